@@ -1,0 +1,43 @@
+# Two commands for a fresh machine (see README.md): `make run` and `make test`.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+ROWS ?= 200000
+
+.PHONY: run test lint typecheck bench bench-quick venv clean
+
+venv: $(STAMP)
+
+# uv (from PyPI) installs the pinned stack in seconds; reinstall when pyproject changes.
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check uv==0.13.9
+	$(BIN)/uv pip install --quiet --python $(BIN)/python -e '.[dev]'
+	touch $(STAMP)
+
+run: $(STAMP)
+	$(BIN)/salespipe run --rows $(ROWS)
+
+test: $(STAMP)
+	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench
+	$(BIN)/mypy
+	$(BIN)/lint-imports
+	$(BIN)/pytest
+
+lint: $(STAMP)
+	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench
+
+typecheck: $(STAMP)
+	$(BIN)/mypy
+
+bench: $(STAMP)
+	$(BIN)/python -m bench.silver --sizes 1000000,10000000
+
+bench-quick: $(STAMP)
+	$(BIN)/python -m bench.silver --sizes 100000
+
+clean:
+	rm -rf .salespipe

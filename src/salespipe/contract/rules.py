@@ -1,0 +1,107 @@
+"""The Silver rules, declared once as data so that every engine runs the same ones.
+
+A line is accepted only when no check fires. Checks come in a fixed order, and the
+first one that fires is the line's primary reason (what quarantine counts by); all of
+them are kept. Field checks (missing, unparseable, out of range, unknown value) are
+derived from each field's kind; value rules are portable SQL predicates over the
+typed columns, written in the subset that DuckDB and Spark SQL read alike.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+
+class Reason(StrEnum):
+    """Stable reason codes: quarantine rows, status figures and alerts key on these."""
+
+    MALFORMED_LINE = "malformed_line"
+    """Wrong field count, broken quoting or invalid encoding: the line has no fields."""
+    MISSING_REQUIRED = "missing_required"
+    """A required field is absent or empty."""
+    INVALID_NUMBER = "invalid_number"
+    """A numeric field holds something that is not a number."""
+    OUT_OF_RANGE = "out_of_range"
+    """A number that does not fit its type (too large, or more decimals than kept)."""
+    INVALID_DATE = "invalid_date"
+    """Not a date in an accepted format, or not a real calendar date."""
+    AMBIGUOUS_DATE = "ambiguous_date"
+    """Day and month could be swapped and the file's convention does not settle it."""
+    UNKNOWN_VALUE = "unknown_value"
+    """An enumerated field holds a value outside its canonical list."""
+    SHIP_BEFORE_ORDER = "ship_before_order"
+    NON_POSITIVE_QUANTITY = "non_positive_quantity"
+    NEGATIVE_SALES = "negative_sales"
+    DISCOUNT_OUT_OF_RANGE = "discount_out_of_range"
+
+
+class FileReason(StrEnum):
+    """Why a whole Bronze file was rejected; nothing of such a file reaches Silver."""
+
+    MISSING_COLUMNS = "missing_columns"
+    """The header lacks one or more required columns."""
+    UNREADABLE = "unreadable"
+    """The file has no header line, or cannot be decoded at all."""
+
+
+@dataclass(frozen=True)
+class ValueRule:
+    """A business rule over typed values. It fires only where ``violated`` is TRUE,
+    so a NULL input (already reported by a field check) never fires it twice."""
+
+    reason: Reason
+    field: str
+    """The field whose raw value is quoted as the offending value."""
+    violated: str
+    """Portable SQL predicate over typed canonical columns."""
+    description: str
+
+
+VALUE_RULES: tuple[ValueRule, ...] = (
+    ValueRule(
+        Reason.SHIP_BEFORE_ORDER,
+        "ship_date",
+        "ship_date < order_date",
+        "A line cannot ship before it was ordered.",
+    ),
+    ValueRule(
+        Reason.NON_POSITIVE_QUANTITY,
+        "quantity",
+        "quantity <= 0",
+        "A line sells at least one unit; returns are not sales lines.",
+    ),
+    ValueRule(Reason.NEGATIVE_SALES, "sales", "sales < 0", "Revenue is never negative."),
+    ValueRule(
+        Reason.DISCOUNT_OUT_OF_RANGE,
+        "discount",
+        "discount < 0 OR discount > 1",
+        "A discount is a ratio between 0 and 1.",
+    ),
+)
+"""Profit is deliberately absent: a line may sell at a loss."""
+
+
+@dataclass(frozen=True)
+class DateFormat:
+    """An accepted date layout: its shape, and how each engine parses it."""
+
+    name: str
+    shape: str
+    """Regular expression (full match) for values in this layout."""
+    strptime: str
+    """C-style pattern (DuckDB ``strptime``)."""
+    java: str
+    """Java DateTimeFormatter pattern (Spark)."""
+    day_month_order: bool
+    """True where the first two parts are day and month in some order (not ISO)."""
+
+
+ISO_DATE = DateFormat("iso", r"[0-9]{4}-[0-9]{1,2}-[0-9]{1,2}", "%Y-%m-%d", "yyyy-M-d", False)
+DAY_FIRST = DateFormat("dmy", r"[0-9]{1,2}-[0-9]{1,2}-[0-9]{4}", "%d-%m-%Y", "d-M-yyyy", True)
+MONTH_FIRST = DateFormat("mdy", r"[0-9]{1,2}/[0-9]{1,2}/[0-9]{4}", "%m/%d/%Y", "M/d/yyyy", True)
+DATE_FORMATS: tuple[DateFormat, ...] = (ISO_DATE, DAY_FIRST, MONTH_FIRST)
+"""yyyy-MM-dd is unambiguous. dd-MM-yyyy and MM/dd/yyyy differ only by separator, and
+exporters are known to swap conventions without changing separators, so a value in the
+other convention with day and month both <= 12 is ambiguous unless the file's dominant
+convention is its own: the file is detected per file, the value is never guessed."""
