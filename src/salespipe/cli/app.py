@@ -64,7 +64,7 @@ def reporter(bars: Progress):  # type: ignore[no-untyped-def]
 
 
 def fail(message: str, code: int = 1) -> None:
-    errors.print(f"error: {message}", markup=False, highlight=False)
+    errors.print(f"error: {message}", markup=False, highlight=False, soft_wrap=True)
     raise typer.Exit(code)
 
 
@@ -85,8 +85,8 @@ def generate(
             seed,
             out,
             defect_rate,
-            files,
-            events,
+            files=files,
+            events=events,
             progress=lambda n: bars.advance(task, n),
         )
     console.print(f"wrote {report.lines:,} lines in {len(report.files)} files to {out}")
@@ -162,5 +162,9 @@ def main() -> None:
     except KeyboardInterrupt:
         sys.exit(130)
     except (OSError, ValueError) as exc:
-        errors.print(f"error: {exc}", markup=False, highlight=False)
+        errors.print(f"error: {exc}", markup=False, highlight=False, soft_wrap=True)
         sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()

@@ -67,4 +67,4 @@ def silver_summary(result: SilverResult) -> None:
         console.print(f"note: {key}: extra columns ignored: {', '.join(extra)}")
     for entry in result.files:
         if entry.error:
-            errors.print(f"error: {entry.error}", markup=False, highlight=False)
+            errors.print(f"error: {entry.error}", markup=False, highlight=False, soft_wrap=True)

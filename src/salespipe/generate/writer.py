@@ -239,10 +239,67 @@ class _Defects:
             row["discount"] = rng.choice(("1.5", "2", "15"))
 
 
-def _pick_formats(index: int) -> tuple[DateFormat, bool]:
-    """Date convention and header style of drop ``index``: exporters differ."""
+class _Lines:
+    """Draws the next rendered line of a drop: a new line, or a defect of some kind."""
+
+    RECENT = 5000
+    """Clean lines remembered for re-deliveries and corrections."""
+
+    def __init__(self, rng: random.Random, rows: int, defect_rate: float) -> None:
+        self.rng = rng
+        self.rows = rows
+        self.defect_rate = defect_rate
+        self.synth = _Synth(rng, rows)
+        self.defects = _Defects(rng)
+        self.recent: list[_Line] = []
+        self.pending: Iterator[_Line] = iter(())
+        self.span = (END - START).days
+
+    def next(self, written: int, fmt: DateFormat) -> tuple[dict[str, str], str | None]:
+        """The next line rendered in ``fmt``, and its defect kind (None when clean)."""
+        rng = self.rng
+        kind = rng.choice(DEFECTS) if rng.random() < self.defect_rate else None
+        if kind in ("duplicate", "correction"):
+            if self.recent:
+                return self._again(kind, fmt), kind
+            kind = None
+        line = next(self.pending, None)
+        if line is None:
+            day = START + timedelta(days=min(self.span, self.span * written // self.rows))
+            self.pending = self.synth.order(day)
+            line = next(self.pending)
+        row = _render(line, fmt)
+        if kind:
+            self.defects.apply(kind, row, line, fmt)
+        elif len(self.recent) < self.RECENT:
+            self.recent.append(line)
+        else:
+            self.recent[rng.randrange(self.RECENT)] = line
+        return row, kind
+
+    def _again(self, kind: str, fmt: DateFormat) -> dict[str, str]:
+        """A line sent before: identical (re-delivery) or with a new quantity."""
+        old = self.rng.choice(self.recent)
+        row = _render(old, fmt)
+        if kind == "correction":
+            quantity = old.quantity + self.rng.randint(1, 3)
+            row["quantity"] = str(quantity)
+            row["sales"] = _money(old.sales_e4 // old.quantity * quantity)
+        return row
+
+
+def _header(rng: random.Random, index: int) -> tuple[list[str], list[str], DateFormat]:
+    """Drop ``index``'s canonical column order, its header line and date format:
+    exporters differ in case, order, extra columns and date conventions."""
     fmt = (ISO_DATE, DAY_FIRST, MONTH_FIRST)[index % 3]
-    return fmt, index % 2 == 0
+    title = index % 2 == 0
+    columns = field_names()
+    if index % 4 == 3:
+        rng.shuffle(columns)
+    header = [title_case(c) if title else c for c in columns]
+    if index % 5 == 4:
+        header.append("Export Batch" if title else "export_batch")
+    return columns, header, fmt
 
 
 def generate(
@@ -250,6 +307,7 @@ def generate(
     seed: int,
     out_dir: Path,
     defect_rate: float = 0.02,
+    *,
     files: int | None = None,
     events: int = 0,
     progress: Callable[[int], None] | None = None,
@@ -264,99 +322,48 @@ def generate(
         raise ValueError("defect rate must be within [0, 1]")
     out_dir.mkdir(parents=True, exist_ok=True)
     rng = random.Random(seed)
-    synth = _Synth(rng, rows)
-    defects = _Defects(rng)
+    lines = _Lines(rng, rows, defect_rate)
     n_files = files or max(2, min(50, rows // 200_000 + 1))
     report = GenerationReport(str(out_dir))
-    span = (END - START).days
     per_file = -(-rows // n_files)
     written = 0
-    recent: list[_Line] = []
-    pending: Iterator[_Line] = iter(())
-    names = field_names()
     for index in range(n_files):
-        fmt, title = _pick_formats(index)
-        columns = list(names)
-        if index % 4 == 3:
-            rng.shuffle(columns)
-        headers = [title_case(c) if title else c for c in columns]
-        extra = index % 5 == 4
-        if extra:
-            headers.append("Export Batch" if title else "export_batch")
+        columns, header, fmt = _header(rng, index)
+        extra = [f"B{index:04d}"] if len(header) > len(columns) else []
         path = out_dir / f"sales_{seed}_{index + 1:03d}.csv"
         target = min(rows, written + per_file)
         with path.open("w", newline="", encoding="utf-8") as handle:
             writer = csv.writer(handle, lineterminator="\n")
-            writer.writerow(headers)
-            batch: list[list[str]] = []
+            writer.writerow(header)
             while written < target:
-                kind = rng.choice(DEFECTS) if rng.random() < defect_rate else None
-                if kind in ("duplicate", "correction") and recent:
-                    old_line = rng.choice(recent)
-                    row = _render(old_line, fmt)
-                    if kind == "correction":
-                        quantity = old_line.quantity + rng.randint(1, 3)
-                        row["quantity"] = str(quantity)
-                        row["sales"] = _money(old_line.sales_e4 // old_line.quantity * quantity)
-                else:
-                    if kind in ("duplicate", "correction"):
-                        kind = None
-                    line = next(pending, None)
-                    if line is None:
-                        day = START + timedelta(days=min(span, span * written // rows))
-                        pending = synth.order(day)
-                        line = next(pending)
-                    row = _render(line, fmt)
+                chunk = []
+                for _ in range(min(10_000, target - written)):
+                    row, kind = lines.next(written, fmt)
+                    values = [row[c] for c in columns] + extra
+                    if kind == "malformed_line":
+                        values = values[:-3]  # a truncated export line: too few fields
                     if kind:
-                        defects.apply(kind, row, line, fmt)
-                    elif len(recent) < 5000:
-                        recent.append(line)
-                    else:
-                        recent[rng.randrange(5000)] = line
-                values = [row[c] for c in columns]
-                if extra:
-                    values.append(f"B{index:04d}")
-                if kind == "malformed_line":
-                    values = values[:-3]  # a truncated export line: too few fields
-                if kind:
-                    report.defects[kind] += 1
-                batch.append(values)
-                written += 1
-                if len(batch) >= 10_000:
-                    writer.writerows(batch)
-                    batch.clear()
-                    if progress:
-                        progress(10_000)
-            writer.writerows(batch)
-            if progress:
-                progress(len(batch))
+                        report.defects[kind] += 1
+                    chunk.append(values)
+                    written += 1
+                writer.writerows(chunk)
+                if progress:
+                    progress(len(chunk))
         report.files.append(str(path))
     report.lines = written
     if events:
-        report.events = _write_events(
-            out_dir / "events" / f"sales_events_{seed}.jsonl",
-            synth,
-            rng,
-            events,
-            defect_rate,
-            report.defects,
-        )
+        path = out_dir / "events" / f"sales_events_{seed}.jsonl"
+        report.events = _write_events(path, lines, events, report.defects)
     (out_dir / "manifest.json").write_text(json.dumps(report.to_dict(), indent=2) + "\n")
     return report
 
 
-def _write_events(
-    path: Path,
-    synth: _Synth,
-    rng: random.Random,
-    count: int,
-    defect_rate: float,
-    defects: Counter[str],
-) -> int:
+def _write_events(path: Path, lines: _Lines, count: int, defects: Counter[str]) -> int:
     """Sales events: the canonical fields (ISO dates, decimals as strings) plus
     ``event_id`` and ``event_time``; re-deliveries repeat an event_id, corrections
     repeat a line key with a later ``event_time``."""
     path.parent.mkdir(parents=True, exist_ok=True)
+    synth, rng, defect_rate = lines.synth, lines.rng, lines.defect_rate
     base = datetime(2025, 1, 1, tzinfo=UTC)
     sent: list[dict[str, object]] = []
     with path.open("w", encoding="utf-8") as handle:

@@ -32,12 +32,14 @@ def layer_status(settings: Settings) -> dict[str, Any]:
     files = list(batch_files(settings.bronze))
     merged = [e for e in ledger.files.values() if e.status == "merged"]
     con = duckdb.connect()
+    con.execute("SET enable_progress_bar = false")
     silver_rows, silver_total = 0, Decimal(0)
     if sales is not None:
         dataset = sales.to_pyarrow_dataset()  # through the Delta log, never the folder
         con.register("sales", dataset)
         row = con.execute("SELECT count(*), sum(sales) FROM sales").fetchone()
-        silver_rows, silver_total = (int(row[0]), row[1]) if row else (0, 0)
+        if row:
+            silver_rows, silver_total = int(row[0]), row[1] or Decimal(0)
     by_reason: dict[str, int] = {}
     quarantine_total = Decimal(0)
     if quarantine is not None:

@@ -266,6 +266,7 @@ def _connect(settings: Settings, scratch: Path) -> duckdb.DuckDBPyConnection:
             "preserve_insertion_order": True,
         }
     )
+    con.execute("SET enable_progress_bar = false")  # our own bars, not DuckDB's
     return con
 
 
@@ -356,10 +357,10 @@ class _Split:
         return pa.RecordBatchReader.from_batches(QUARANTINE_SCHEMA, iter(()))
 
 
-def run_silver(
-    settings: Settings,
-    progress: Callable[[str, int, int], None] | None = None,
-) -> SilverResult:
+Progress = Callable[[str, int, int], None]
+
+
+def run_silver(settings: Settings, progress: Progress | None = None) -> SilverResult:
     """Take every new Bronze CSV into Silver; a no-op when there is none.
 
     Commit order: ``sales`` first (its ledger marks the objects as taken), then
@@ -368,128 +369,133 @@ def run_silver(
     """
     started = time.perf_counter()
     now = datetime.now(UTC).replace(microsecond=0)
-    batch_id = f"batch-{now:%Y%m%dT%H%M%SZ}-{uuid.uuid4().hex[:8]}"
-    result = SilverResult(batch_id)
-    silver, bronze = settings.silver, settings.bronze
-    sales = open_table(silver, SALES)
+    run = _Run(
+        settings, SilverResult(f"batch-{now:%Y%m%dT%H%M%SZ}-{uuid.uuid4().hex[:8]}"), now, progress
+    )
+    sales = open_table(settings.silver, SALES)
     taken = read_ledger(sales).files
-    quarantined = read_ledger(open_table(silver, QUARANTINE)).files
-    objects = list(batch_files(bronze))
+    quarantined = read_ledger(open_table(settings.silver, QUARANTINE)).files
+    objects = list(batch_files(settings.bronze))
     pending = [o for o in objects if o.key not in taken]
     repair = [
         o
         for o in objects
         if o.key in taken and taken[o.key].status == "merged" and o.key not in quarantined
     ]
-    if not pending and not repair:
-        result.version = sales.version() if sales else None
-        result.seconds = time.perf_counter() - started
-        return result
-    with tempfile.TemporaryDirectory(dir=settings.scratch_dir, prefix="silver-") as tmp:
-        scratch = Path(tmp)
-        con = _connect(settings, scratch)
-        try:
-            sources = _Sources(con)
-            entries: dict[str, FileEntry] = {}
-            work = pending + repair
-            for index, info in enumerate(work):
-                if progress:
-                    progress("read", index, len(work))
-                uri = bronze.uri(info.key)
-                local = bronze.fetch(info.key, scratch / f"object-{index}.csv")
-                try:
-                    header = _read_header(local, uri)
-                    positions, extra = column_mapping(header, uri)
-                except RejectedFile as exc:
-                    entries[info.key] = FileEntry(info.key, "rejected", error=str(exc))
-                    continue
-                if extra:
-                    result.extra_columns[info.key] = extra
-                entries[info.key] = sources.add(index, info, local, positions, len(header))
-            if progress:
-                progress("read", len(work), len(work))
-            sources.finish(now, batch_id)
-            _commit(
-                con,
-                settings,
-                result,
-                entries,
-                [o.key for o in pending],
-                sales,
-                scratch,
-                now,
-                progress,
-            )
-        finally:
-            con.close()
-    result.seconds = time.perf_counter() - started
-    return result
-
-
-def _commit(
-    con: duckdb.DuckDBPyConnection,
-    settings: Settings,
-    result: SilverResult,
-    entries: dict[str, FileEntry],
-    pending: list[str],
-    sales: DeltaTable | None,
-    scratch: Path,
-    ingested_at: datetime,
-    progress: Callable[[str, int, int], None] | None,
-) -> None:
-    silver = settings.silver
-    source = con.execute(_judged_sql(settings.line_key)).fetch_record_batch(BATCH_ROWS)
-    split = _Split(source, scratch / "quarantine.parquet")
-    if progress:
-        progress("merge", 0, 1)
-    props = commit_properties(result.batch_id, [entries[key] for key in pending])
-    if sales is None:
-        write_deltalake(
-            silver.uri(SALES),
-            split.reader(),
-            mode="append",
-            storage_options=silver.delta_options(),
-            commit_properties=props,
-        )
-        result.inserted = split.accepted
+    if pending or repair:
+        with tempfile.TemporaryDirectory(dir=settings.scratch_dir, prefix="silver-") as tmp:
+            con = _connect(settings, Path(tmp))
+            try:
+                sources = run.read(con, pending + repair, Path(tmp))
+                sources.finish(now, run.result.batch_id)
+                run.commit(con, [o.key for o in pending], sales, Path(tmp))
+            finally:
+                con.close()
     else:
-        metrics = (
-            sales.merge(
+        run.result.version = sales.version() if sales else None
+    run.result.seconds = time.perf_counter() - started
+    return run.result
+
+
+@dataclass
+class _Run:
+    """One Silver run's state, from reading Bronze to the two commits."""
+
+    settings: Settings
+    result: SilverResult
+    now: datetime
+    progress: Progress | None
+    entries: dict[str, FileEntry] = field(default_factory=dict)
+
+    def step(self, name: str, done: int, total: int) -> None:
+        if self.progress:
+            self.progress(name, done, total)
+
+    def read(
+        self, con: duckdb.DuckDBPyConnection, work: list[ObjectInfo], scratch: Path
+    ) -> _Sources:
+        """Register every object; refuse whole files whose header does not qualify."""
+        bronze = self.settings.bronze
+        sources = _Sources(con)
+        for index, info in enumerate(work):
+            self.step("read", index, len(work))
+            uri = bronze.uri(info.key)
+            local = bronze.fetch(info.key, scratch / f"object-{index}.csv")
+            try:
+                header = _read_header(local, uri)
+                positions, extra = column_mapping(header, uri)
+            except RejectedFile as exc:
+                self.entries[info.key] = FileEntry(info.key, "rejected", error=str(exc))
+                continue
+            if extra:
+                self.result.extra_columns[info.key] = extra
+            self.entries[info.key] = sources.add(index, info, local, positions, len(header))
+        self.step("read", len(work), len(work))
+        return sources
+
+    def commit(
+        self,
+        con: duckdb.DuckDBPyConnection,
+        pending: list[str],
+        sales: DeltaTable | None,
+        scratch: Path,
+    ) -> None:
+        """MERGE the accepted lines into ``sales``, then append the rejects."""
+        silver, result = self.settings.silver, self.result
+        source = con.execute(_judged_sql(self.settings.line_key)).to_arrow_reader(BATCH_ROWS)
+        split = _Split(source, scratch / "quarantine.parquet")
+        self.step("merge", 0, 1)
+        props = commit_properties(result.batch_id, [self.entries[key] for key in pending])
+        if sales is None:
+            write_deltalake(
+                silver.uri(SALES),
                 split.reader(),
-                predicate=merge_predicate(settings.line_key),
-                source_alias="s",
-                target_alias="t",
-                streamed_exec=True,
+                mode="append",
+                storage_options=silver.delta_options(),
                 commit_properties=props,
             )
-            .when_matched_update_all(predicate=NEWER)
-            .when_not_matched_insert_all()
-            .execute()
+            result.inserted = split.accepted
+        else:
+            metrics = (
+                sales.merge(
+                    split.reader(),
+                    predicate=merge_predicate(self.settings.line_key),
+                    source_alias="s",
+                    target_alias="t",
+                    streamed_exec=True,
+                    commit_properties=props,
+                )
+                .when_matched_update_all(predicate=NEWER)
+                .when_not_matched_insert_all()
+                .execute()
+            )
+            result.inserted = int(metrics["num_target_rows_inserted"])
+            result.updated = int(metrics["num_target_rows_updated"])
+        result.written = split.accepted
+        self.step("merge", 1, 1)
+        self.step("quarantine", 0, 1)
+        malformed = con.execute(_MALFORMED_SQL, [self.now.replace(tzinfo=None), result.batch_id])
+        split.add_rejected(malformed.to_arrow_table().cast(QUARANTINE_SCHEMA))
+        judged = [
+            replace(e, quarantined=split.per_file[e.key])
+            for e in self.entries.values()
+            if e.status == "merged"
+        ]
+        write_deltalake(
+            silver.uri(QUARANTINE),
+            split.rejected_reader(),
+            mode="append",
+            storage_options=silver.delta_options(),
+            commit_properties=commit_properties(result.batch_id, judged),
         )
-        result.inserted = int(metrics["num_target_rows_inserted"])
-        result.updated = int(metrics["num_target_rows_updated"])
-    result.written = split.accepted
-    if progress:
-        progress("merge", 1, 1)
-        progress("quarantine", 0, 1)
-    malformed = con.execute(_MALFORMED_SQL, [ingested_at.replace(tzinfo=None), result.batch_id])
-    split.add_rejected(malformed.fetch_arrow_table().cast(QUARANTINE_SCHEMA))
-    judged = [e for e in entries.values() if e.status == "merged"]
-    q_entries = [replace(e, quarantined=split.per_file[e.key]) for e in judged]
-    write_deltalake(
-        silver.uri(QUARANTINE),
-        split.rejected_reader(),
-        mode="append",
-        storage_options=silver.delta_options(),
-        commit_properties=commit_properties(result.batch_id, q_entries),
-    )
-    if progress:
-        progress("quarantine", 1, 1)
-    result.files = [
-        replace(e, quarantined=split.per_file[e.key]) for e in entries.values() if e.key in pending
-    ]
-    result.by_reason = split.by_reason
-    result.quarantined = sum(e.quarantined for e in result.files)
-    result.accepted = sum(e.lines for e in result.files) - result.quarantined
-    table = open_table(silver, SALES)
-    result.version = table.version() if table else None
+        self.step("quarantine", 1, 1)
+        result.files = [
+            replace(e, quarantined=split.per_file[e.key])
+            for e in self.entries.values()
+            if e.key in pending
+        ]
+        result.by_reason = split.by_reason
+        result.quarantined = sum(e.quarantined for e in result.files)
+        result.accepted = sum(e.lines for e in result.files) - result.quarantined
+        table = open_table(silver, SALES)
+        result.version = table.version() if table else None
