@@ -105,3 +105,18 @@ def test_a_bad_line_key_is_refused_with_the_reason(key: tuple[str, ...], message
 def test_enumerated_fields_list_their_canonical_values() -> None:
     assert field("order_priority").allowed == ("Critical", "High", "Medium", "Low")
     assert "Standard Class" in field("ship_mode").allowed
+
+
+def test_every_reason_code_has_a_meaning() -> None:
+    from salespipe.contract.rules import MEANING, FileReason, Reason
+
+    assert set(MEANING) == {*Reason, *FileReason}
+
+
+def test_docs_contract_page_is_generated_from_the_contract() -> None:
+    from pathlib import Path
+
+    from salespipe.contract.docs import contract_markdown
+
+    page = Path(__file__).parents[2] / "docs" / "contract.md"
+    assert page.read_text() == contract_markdown(), "run: python -m salespipe.contract.docs"

@@ -123,35 +123,30 @@ class _Sources:
     """Bronze CSV files as one relation of raw text, with the facts to trace each line.
 
     Each file is read twice, never materialized: a first pass records its malformed
-    records (DuckDB's rejects) and detects its date format; the ``source`` view reads
-    it again, numbering records with ``row_number() OVER ()``, which DuckDB runs as an
-    order-preserving streaming window. A record's line is its ordinal plus the header
-    and the malformed records skipped before it (an ASOF join on the count of accepted
-    records before each skip), counted as DuckDB counts lines (the header is line 1).
+    records (DuckDB's rejects), detects its date format and sums its sales; the
+    ``source`` view reads it again, numbering records with ``row_number() OVER ()``,
+    which DuckDB runs as an order-preserving streaming window (one thread per file,
+    files in parallel). Per-file facts are literals in each file's SELECT: no join.
     """
 
     def __init__(self, con: duckdb.DuckDBPyConnection) -> None:
         self.con = con
         self.reads: list[str] = []
         con.execute(
-            "CREATE TABLE files (_file INTEGER, _source_object VARCHAR, _event_time TIMESTAMP,"
-            " _date_convention VARCHAR, _records BIGINT)"
-        )
-        con.execute(
-            "CREATE TABLE malformed (_file INTEGER, line BIGINT, csv_line VARCHAR, detail VARCHAR)"
+            "CREATE TABLE malformed (_file INTEGER, _source_object VARCHAR, _event_time TIMESTAMP,"
+            " line BIGINT, csv_line VARCHAR, detail VARCHAR)"
         )
 
     def add(
         self, index: int, info: ObjectInfo, path: Path, positions: dict[str, int], width: int
     ) -> FileEntry:
-        """Register one CSV file: record its malformed lines and its date format.
-
-        Returns its ledger entry: lines held (records and malformed lines) and the
-        total of its sales values that read as numbers."""
+        """Register one CSV file; returns its ledger entry: lines held (records and
+        malformed lines) and the total of its sales values that read as numbers."""
         columns = "{" + ", ".join(f"'c{i}': 'VARCHAR'" for i in range(width)) + "}"
-        options = (
-            f"columns={columns}, header=true, auto_detect=false, delim=',', quote='\"',"
-            " escape='\"', strict_mode=true, null_padding=false, ignore_errors=true"
+        read = (
+            f"read_csv({quote_literal(str(path))}, columns={columns}, header=true,"
+            " auto_detect=false, delim=',', quote='\"', escape='\"', strict_mode=true,"
+            " null_padding=false, ignore_errors=true@REJECTS@)"
         )
         select = ", ".join(
             f"c{positions[f.name]} AS {raw(f.name)}"
@@ -159,102 +154,87 @@ class _Sources:
             else f"NULL AS {raw(f.name)}"
             for f in FIELDS
         )
-        read = f"read_csv({quote_literal(str(path))}, {options})"
-        first_pass = (
-            f"(SELECT 0 AS _f, {select} FROM read_csv({quote_literal(str(path))}, {options},"
-            " store_rejects=true, rejects_table='rejects', rejects_scan='reject_scans'))"
-        )
-        sql = convention_sql(first_pass, "_f")
+        rejects = ", store_rejects=true, rejects_table='rejects', rejects_scan='reject_scans'"
+        first_pass = f"(SELECT 0 AS _f, {select} FROM {read.replace('@REJECTS@', rejects)})"
         # fetchall, not fetchone: DuckDB stores the rejects when the scan completes.
-        rows = self.con.execute(
-            f"SELECT _date_convention, _records, _sales FROM ({sql})"
-        ).fetchall()
-        found, records, sales = rows[0] if rows else (None, 0, None)
+        rows = self.con.execute(convention_sql(first_pass, "_f")).fetchall()
+        _, convention, records, sales = rows[0] if rows else (0, None, 0, None)
+        event_time = info.mtime.replace(tzinfo=None)
         self.con.execute(
-            "INSERT INTO files VALUES (?, ?, ?, ?, ?)",
-            [index, info.key, info.mtime.replace(tzinfo=None), found, records],
-        )
-        self.con.execute(
-            f"INSERT INTO malformed SELECT {index}, line, any_value(csv_line),"
+            "INSERT INTO malformed SELECT ?, ?, ?, line, any_value(csv_line),"
             " min(error_message) FROM rejects"
-            " WHERE scan_id = (SELECT max(scan_id) FROM reject_scans) GROUP BY line"
+            " WHERE scan_id = (SELECT max(scan_id) FROM reject_scans) GROUP BY line",
+            [index, info.key, event_time],
+        )
+        skipped = [
+            int(r[0])
+            for r in self.con.execute(
+                "SELECT line FROM malformed WHERE _file = ? ORDER BY line", [index]
+            ).fetchall()
+        ]
+        numbered = (
+            f"SELECT *, row_number() OVER () AS _ordinal FROM {read.replace('@REJECTS@', '')}"
         )
         self.reads.append(
-            f"SELECT {index} AS _file, {select}, row_number() OVER () AS _ordinal FROM {read}"
+            f"SELECT {select}, {quote_literal(convention) if convention else 'NULL'}"
+            f" AS _date_convention, {quote_literal(info.key)} AS _source_object,"
+            f" {position_expression('_ordinal', skipped)} AS _source_position,"
+            f" TIMESTAMP '{event_time:%Y-%m-%d %H:%M:%S.%f}' AS _event_time"
+            f" FROM ({numbered})"
         )
-        bad = self.con.execute("SELECT count(*) FROM malformed WHERE _file = ?", [index]).fetchall()
         total = Decimal(sales or 0).quantize(Decimal(1).scaleb(-DECIMAL_SCALE))
-        return FileEntry(info.key, "merged", int(records) + int(bad[0][0]), sales=str(total))
+        return FileEntry(info.key, "merged", int(records) + len(skipped), sales=str(total))
 
     def finish(self, ingested_at: datetime, batch_id: str) -> None:
         """Expose the ``source`` relation and the ``validated`` verdicts over it."""
-        con = self.con
-        shifts = line_shifts(
-            con.execute("SELECT _file, _records FROM files").fetchall(),
-            con.execute("SELECT _file, line FROM malformed ORDER BY _file, line").fetchall(),
+        empty = (
+            "SELECT "
+            + ", ".join(
+                [f"NULL::VARCHAR AS {raw(f.name)}" for f in FIELDS]
+                + [
+                    "NULL::VARCHAR AS _date_convention",
+                    "NULL::VARCHAR AS _source_object",
+                    "NULL::BIGINT AS _source_position",
+                    "NULL::TIMESTAMP AS _event_time",
+                ]
+            )
+            + " WHERE false"
         )
-        con.execute(
-            "CREATE TABLE shifts (_file INTEGER, bucket BIGINT, lo BIGINT, hi BIGINT, shift BIGINT)"
-        )
-        if shifts:
-            con.executemany("INSERT INTO shifts VALUES (?, ?, ?, ?, ?)", shifts)
-        raw_columns = ", ".join(f"s.{raw(f.name)}" for f in FIELDS)
-        union = " UNION ALL ".join(self.reads) or (
-            "SELECT NULL::INTEGER AS _file, "
-            + ", ".join(f"NULL::VARCHAR AS {raw(f.name)}" for f in FIELDS)
-            + ", NULL::BIGINT AS _ordinal WHERE false"
-        )
-        con.execute(
-            f"""CREATE VIEW source AS
-            SELECT {raw_columns}, f._date_convention,
+        union = " UNION ALL ".join(self.reads) or empty
+        self.con.execute(
+            f"""CREATE VIEW source AS SELECT *,
               TIMESTAMP '{ingested_at:%Y-%m-%d %H:%M:%S}' AS _ingested_at,
-              'batch' AS _source_system, f._source_object,
-              s._ordinal + k.shift AS _source_position,
-              '{batch_id}' AS _batch_id, f._event_time
-            FROM ({union}) s JOIN files f ON s._file = f._file
-            JOIN shifts k ON s._file = k._file AND s._ordinal // {SHIFT_BUCKET} = k.bucket
-              AND s._ordinal BETWEEN k.lo AND k.hi"""
+              'batch' AS _source_system, '{batch_id}' AS _batch_id
+            FROM ({union})"""
         )
-        con.execute(f"CREATE VIEW validated AS {validated_sql(DUCKDB, 'source', LINEAGE)}")
+        self.con.execute(f"CREATE VIEW validated AS {validated_sql(DUCKDB, 'source', LINEAGE)}")
 
 
-SHIFT_BUCKET = 8192
-"""Ordinals per bucket of the line-number table: the join key that keeps it a hash join."""
+def position_expression(ordinal: str, skipped: list[int]) -> str:
+    """SQL for the line of the record numbered ``ordinal`` (1-based) in its file.
 
-
-def line_shifts(
-    files: list[tuple[int, int]], malformed: list[tuple[int, int]]
-) -> list[tuple[int, int, int, int, int]]:
-    """(file, bucket, first ordinal, last ordinal, shift): a record's line is its
-    ordinal plus the shift of the interval holding it.
-
-    The shift is the header plus the malformed records before it, which DuckDB
-    skipped. Intervals are cut at bucket boundaries so that the join to them is an
-    equality (hash) join on the bucket plus a range check, with a tiny build side:
-    a range join would sort every staged row.
+    DuckDB counts lines as records with the header as line 1, and skips malformed
+    records, so a record's line is its ordinal + 1 + the malformed lines before it.
+    With the skips sorted, the shift steps up after each run of accepted records; the
+    expression is a balanced CASE tree over those steps: log2(skips) tests per row.
     """
-    skipped: dict[int, list[int]] = {}
-    for file, line in malformed:
-        skipped.setdefault(file, []).append(line)
-    out: list[tuple[int, int, int, int, int]] = []
-    for file, records in files:
-        # Breakpoints: after ``accepted`` records, the shift grows to ``shift``.
-        breaks: list[tuple[int, int]] = [(0, 1)]
-        for j, line in enumerate(skipped.get(file, []), start=1):
-            accepted = line - 1 - j
-            if breaks[-1][0] == accepted:
-                breaks[-1] = (accepted, j + 1)
-            else:
-                breaks.append((accepted, j + 1))
-        for index, (start, shift) in enumerate(breaks):
-            end = breaks[index + 1][0] if index + 1 < len(breaks) else records
-            lo = start + 1
-            while lo <= end:
-                bucket = lo // SHIFT_BUCKET
-                hi = min(end, (bucket + 1) * SHIFT_BUCKET - 1)
-                out.append((file, bucket, lo, hi, shift))
-                lo = hi + 1
-    return out
+    steps: list[tuple[int, int]] = [(0, 1)]  # (accepted records before, shift after)
+    for count, line in enumerate(skipped, start=1):
+        accepted = line - 1 - count
+        if steps[-1][0] == accepted:
+            steps[-1] = (accepted, count + 1)
+        else:
+            steps.append((accepted, count + 1))
+
+    def tree(lo: int, hi: int) -> str:
+        if hi - lo == 1:
+            return str(steps[lo][1])
+        mid = (lo + hi) // 2
+        return (
+            f"CASE WHEN {ordinal} > {steps[mid][0]} THEN {tree(mid, hi)} ELSE {tree(lo, mid)} END"
+        )
+
+    return f"{ordinal} + {tree(0, len(steps))}"
 
 
 def _connect(settings: Settings, scratch: Path) -> duckdb.DuckDBPyConnection:
@@ -274,7 +254,10 @@ def _judged_sql(key: tuple[str, ...]) -> str:
     """Every rejected line, plus the latest accepted version of each line key, in one
     pass: judging a line is the costly part, so it happens once per run."""
     typed = ", ".join(f.name for f in FIELDS)
-    raws = ", ".join(raw(f.name) for f in FIELDS)
+    # Raw text travels on only for rejected lines: half the bytes through the window.
+    raws = ", ".join(
+        f"CASE WHEN _reason IS NOT NULL THEN {raw(f.name)} END AS {raw(f.name)}" for f in FIELDS
+    )
     return (
         f"SELECT {typed}, {raws}, _reason, _reasons, _field, _value, {', '.join(LINEAGE)}"
         " FROM validated QUALIFY _reason IS NOT NULL OR row_number() OVER ("
@@ -285,10 +268,10 @@ def _judged_sql(key: tuple[str, ...]) -> str:
 _MALFORMED_SQL = f"""
     SELECT {", ".join(f"NULL AS {f.name}" for f in FIELDS)},
       '{Reason.MALFORMED_LINE.value}' AS _reason, ['{Reason.MALFORMED_LINE.value}'] AS _reasons,
-      NULL AS _field, NULL AS _value, m.csv_line AS _raw_line, m.detail AS _detail,
-      CAST(? AS TIMESTAMP) AS _ingested_at, 'batch' AS _source_system, f._source_object,
-      m.line AS _source_position, CAST(? AS VARCHAR) AS _batch_id, f._event_time
-    FROM malformed m JOIN files f ON m._file = f._file ORDER BY f._file, m.line"""
+      NULL AS _field, NULL AS _value, csv_line AS _raw_line, detail AS _detail,
+      CAST(? AS TIMESTAMP) AS _ingested_at, 'batch' AS _source_system, _source_object,
+      line AS _source_position, CAST(? AS VARCHAR) AS _batch_id, _event_time
+    FROM malformed ORDER BY _file, line"""
 
 
 def merge_predicate(key: tuple[str, ...]) -> str:

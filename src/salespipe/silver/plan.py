@@ -51,34 +51,22 @@ def raw(name: str) -> str:
     return f"r_{name}"
 
 
-def _flag(kind: str, name: str) -> str:
-    """A per-field shape flag, computed once per row and shared by every check."""
-    return f"_{kind}_{name}"
-
-
 def _like(expr: str, pattern: str) -> str:
     return f"({expr} LIKE {quote_literal(pattern)})"
 
 
-def shape_flags(f: Field) -> dict[str, str]:
-    """Flag column name -> portable SQL, for the tests that ``f``'s checks share.
-
-    Each runs once per row; checks and typed values only read the flags.
-    """
-    r = raw(f.name)
-    if f.kind in (FieldKind.INTEGER, FieldKind.BIGINT, FieldKind.DECIMAL):
-        return {_flag("number", f.name): f"(TRY_CAST({r} AS DOUBLE) IS NOT NULL)"}
-    if f.kind is FieldKind.DATE:
-        flags = {_flag(fmt.name, f.name): _like(r, fmt.shape) for fmt in DATE_FORMATS}
-        parts = [f"TRY_CAST(substr({r}, {start}, 2) AS INTEGER) <= 12" for start in (1, 4)]
-        day_month = f"{_flag(DAY_FIRST.name, f.name)} OR {_flag(MONTH_FIRST.name, f.name)}"
-        flags[_flag("swappable", f.name)] = f"({day_month}) AND {parts[0]} AND {parts[1]}"
-        return flags
-    return {}
+def _swappable(r: str) -> str:
+    """Day and month both <= 12: the value reads as a date either way round."""
+    parts = [f"TRY_CAST(substr({r}, {start}, 2) AS INTEGER) <= 12" for start in (1, 4)]
+    return f"({parts[0]} AND {parts[1]})"
 
 
 def typed_expression(dialect: Dialect, f: Field) -> str:
-    """The SQL that turns the trimmed raw text of ``f`` into its typed value (or NULL)."""
+    """The SQL that turns the trimmed raw text of ``f`` into its typed value (or NULL).
+
+    Costly tests sit behind cheap ones (CASE and AND evaluate lazily), so an ordinary
+    line pays for one cast per field and nothing more.
+    """
     r = raw(f.name)
     sql_type = SQL_TYPES[f.kind]
     if f.kind is FieldKind.DECIMAL:
@@ -86,14 +74,11 @@ def typed_expression(dialect: Dialect, f: Field) -> str:
     if f.kind in (FieldKind.INTEGER, FieldKind.BIGINT):
         return f"CASE WHEN NOT {_like(r, '%.%')} THEN TRY_CAST({r} AS {sql_type}) END"
     if f.kind is FieldKind.DATE:
-        branches = [f"WHEN {_flag(ISO_DATE.name, f.name)} THEN {dialect.parse_date(r, ISO_DATE)}"]
+        branches = [f"WHEN {_like(r, ISO_DATE.shape)} THEN {dialect.parse_date(r, ISO_DATE)}"]
         for fmt in (DAY_FIRST, MONTH_FIRST):
-            trusted = (
-                f"(_date_convention = '{fmt.name}'"
-                f" OR NOT coalesce({_flag('swappable', f.name)}, false))"
-            )
+            trusted = f"(_date_convention = '{fmt.name}' OR NOT coalesce({_swappable(r)}, false))"
             branches.append(
-                f"WHEN {_flag(fmt.name, f.name)} AND {trusted} THEN {dialect.parse_date(r, fmt)}"
+                f"WHEN {_like(r, fmt.shape)} AND {trusted} THEN {dialect.parse_date(r, fmt)}"
             )
         return f"CASE {' '.join(branches)} END"
     if f.allowed:
@@ -107,32 +92,32 @@ def typed_expression(dialect: Dialect, f: Field) -> str:
 def checks() -> list[Check]:
     """Every check in firing order: field checks in contract order, then value rules.
 
-    Conditions read the shape flags and typed columns, so they are portable SQL.
+    Conditions are portable SQL over the raw text and the typed columns; each starts
+    with its cheapest test, so an accepted line is judged by a few NULL tests.
     """
     out: list[Check] = []
     for f in FIELDS:
         r, typed = raw(f.name), f.name
-        present = f"{r} IS NOT NULL"
+        unparsed = f"{typed} IS NULL AND {r} IS NOT NULL"
         if f.required:
             out.append(Check(Reason.MISSING_REQUIRED, f.name, f"{r} IS NULL"))
         if f.kind in (FieldKind.INTEGER, FieldKind.BIGINT, FieldKind.DECIMAL):
-            not_number = f"NOT {_flag('number', f.name)}"
+            not_number = f"TRY_CAST({r} AS DOUBLE) IS NULL"
             if f.kind is not FieldKind.DECIMAL:  # 1.5 units is not a count
                 not_number += f" OR {_like(r, '%.%')}"
-            out.append(Check(Reason.INVALID_NUMBER, f.name, f"{present} AND ({not_number})"))
-            out.append(Check(Reason.OUT_OF_RANGE, f.name, f"{present} AND {typed} IS NULL"))
+            out.append(Check(Reason.INVALID_NUMBER, f.name, f"{unparsed} AND ({not_number})"))
+            out.append(Check(Reason.OUT_OF_RANGE, f.name, unparsed))
         elif f.kind is FieldKind.DATE:
-            unparsed = f"{present} AND {typed} IS NULL"
             ambiguous = (
-                f"(({_flag(DAY_FIRST.name, f.name)} AND _date_convention IS DISTINCT FROM"
-                f" '{DAY_FIRST.name}') OR ({_flag(MONTH_FIRST.name, f.name)} AND"
+                f"(({_like(r, DAY_FIRST.shape)} AND _date_convention IS DISTINCT FROM"
+                f" '{DAY_FIRST.name}') OR ({_like(r, MONTH_FIRST.shape)} AND"
                 f" _date_convention IS DISTINCT FROM '{MONTH_FIRST.name}'))"
-                f" AND coalesce({_flag('swappable', f.name)}, false)"
+                f" AND coalesce({_swappable(r)}, false)"
             )
             out.append(Check(Reason.AMBIGUOUS_DATE, f.name, f"{unparsed} AND {ambiguous}"))
             out.append(Check(Reason.INVALID_DATE, f.name, f"{unparsed} AND NOT ({ambiguous})"))
         elif f.allowed:
-            out.append(Check(Reason.UNKNOWN_VALUE, f.name, f"{present} AND {typed} IS NULL"))
+            out.append(Check(Reason.UNKNOWN_VALUE, f.name, unparsed))
     out.extend(Check(rule.reason, rule.field, f"({rule.violated})") for rule in VALUE_RULES)
     return out
 
@@ -143,7 +128,6 @@ def validated_sql(dialect: Dialect, source: str, passthrough: tuple[str, ...]) -
     ``passthrough`` names the source columns carried along unchanged (lineage).
     """
     trimmed = ", ".join(f"NULLIF(TRIM({raw(f.name)}), '') AS {raw(f.name)}" for f in FIELDS)
-    flags = ", ".join(f"{sql} AS {name}" for f in FIELDS for name, sql in shape_flags(f).items())
     typed = ", ".join(f"{typed_expression(dialect, f)} AS {f.name}" for f in FIELDS)
     rendered = checks()
     reason = " ".join(f"WHEN {c.condition} THEN '{c.reason.value}'" for c in rendered)
@@ -155,8 +139,7 @@ def validated_sql(dialect: Dialect, source: str, passthrough: tuple[str, ...]) -
     keep = ", ".join(passthrough)
     return f"""
 WITH trimmed AS (SELECT {keep}, _date_convention, {trimmed} FROM {source}),
-shaped AS (SELECT *, {flags} FROM trimmed),
-typed AS (SELECT *, {typed} FROM shaped),
+typed AS (SELECT *, {typed} FROM trimmed),
 judged AS (SELECT *, CASE {reason} END AS _reason FROM typed)
 SELECT *,
   CASE WHEN _reason IS NOT NULL THEN {reasons} END AS _reasons,
