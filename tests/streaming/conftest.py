@@ -87,7 +87,7 @@ def seaweed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Seaweed
             "-ip.bind=127.0.0.1",
             "-admin.ui=false",
             "-webdav=false",
-            f"-bucket={bucket}",
+            f"-bucket={bucket},lake",
             *args,
         ],
         env={**os.environ, **env},
