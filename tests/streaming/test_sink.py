@@ -94,6 +94,22 @@ def test_malformed_messages_go_to_dead_letter_with_partition_offset_and_reason(
     assert next(r for r in records if r["reason"] == "invalid_utf8")["value_base64"] == "//4="
 
 
+def test_every_landed_line_is_one_json_object_with_its_coordinates(
+    broker: TansuBroker, bronze: ObjectStore
+) -> None:
+    """Pretty-printed, empty and coordinate-carrying events still land as one line each."""
+    producer = EventProducer(broker.bootstrap, TOPIC, {"partitioner": "murmur2_random"})
+    for raw in (b'{\n  "order_id": "A-1"\n}', b"{}", b'{"_kafka_offset": -5, "x": "\\u00e9"}  '):
+        producer.send_malformed(Malformed(raw, key=b"k"))
+    assert producer.flush().ok
+    sink_once(broker.bootstrap, bronze)
+    lines = landed(bronze).lines
+    assert len(lines) == 3
+    assert {line.get("order_id") for line in lines} == {"A-1", None}
+    assert all(line["_kafka_offset"] >= 0 for line in lines)
+    assert next(line for line in lines if "x" in line)["x"] == "\u00e9"
+
+
 def test_offsets_are_committed_after_landing_and_a_rerun_lands_nothing(
     broker: TansuBroker, bronze: ObjectStore
 ) -> None:

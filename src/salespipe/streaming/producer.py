@@ -10,6 +10,7 @@ idempotence on, so librdkafka's retries cannot duplicate or reorder within a par
 
 from __future__ import annotations
 
+import itertools
 import json
 import logging
 import tempfile
@@ -183,8 +184,10 @@ class EventProducer:
         ``Malformed`` items are errors (counted invalid, not sent) unless
         ``inject_malformed``: then they are sent raw to exercise the dead-letter path.
         """
+        items = iter(source)
+        first = next(items, None)  # a lazy source may do its set-up work here: not timed
         start = clock()
-        for sent, item in enumerate(source):
+        for sent, item in enumerate(itertools.chain([] if first is None else [first], items)):
             if rate:
                 ahead = start + sent / rate - clock()
                 if ahead > 0:
@@ -219,21 +222,25 @@ def generated_events(
         del report
         path = next((Path(tmp) / "events").glob("*.jsonl"))
         base = path.read_bytes().splitlines()
+    parsed: list[dict[str, Any] | Malformed] = []
+    for line in base:
+        try:
+            event = json.loads(line)
+        except json.JSONDecodeError:
+            parsed.append(Malformed(line))
+            continue
+        parsed.append(event if isinstance(event, dict) else Malformed(line))
     produced = 0
     cycle = 0
-    while produced < count:
-        for line in base:
+    while True:
+        for item in parsed:
             if produced >= count:
                 return
             produced += 1
-            try:
-                event = json.loads(line)
-            except json.JSONDecodeError:
-                yield Malformed(line)
-                continue
-            if cycle:
-                event = _shifted(event, cycle, size)
-            yield event
+            if isinstance(item, Malformed) or not cycle:
+                yield item
+            else:
+                yield _shifted(item, cycle, size)
         cycle += 1
 
 
