@@ -30,6 +30,7 @@ from rich.table import Table
 
 from salespipe.dev.kafka import TansuBroker, create_topic
 from salespipe.storage import ObjectStore
+from salespipe.streaming.commands import parse_overrides
 from salespipe.streaming.producer import EventProducer, generated_events
 from salespipe.streaming.sink import BronzeSink, SinkConfig
 
@@ -63,22 +64,36 @@ class _MeasuredSink(BronzeSink):
         super()._add(message)
 
 
-def bench_producer(bootstrap: str, count: int) -> dict[str, Any]:
+def bench_producer(bootstrap: str, count: int, overrides: dict[str, Any]) -> dict[str, Any]:
     events = list(generated_events(count, seed=1))
-    producer = EventProducer(bootstrap, TOPIC)
+    producer = EventProducer(bootstrap, TOPIC, overrides)
+    cpu = time.process_time()
     report = producer.produce_all(events)
+    cpu = time.process_time() - cpu
     assert report.ok, report.to_dict()
-    return {"events": report.acknowledged, "seconds": report.seconds, "rate": report.rate}
+    return {
+        "events": report.acknowledged,
+        "seconds": report.seconds,
+        "rate": report.rate,
+        "cpu_us_per_event": cpu / report.acknowledged * 1e6,
+    }
 
 
 def bench_sink(bootstrap: str, root: Path) -> dict[str, Any]:
     config = SinkConfig(bootstrap, group_id="bench-sink", idle_ms=500)
     sink = BronzeSink(config, ObjectStore(str(root))).open()
-    start = time.monotonic()
+    start, cpu = time.monotonic(), time.process_time()
     sink.drain()
     seconds = time.monotonic() - start - config.idle_ms / 1000
+    cpu = time.process_time() - cpu
     sink.close()
-    return {"events": sink.report.events, "seconds": seconds, "rate": sink.report.events / seconds}
+    events = sink.report.events
+    return {
+        "events": events,
+        "seconds": seconds,
+        "rate": events / seconds,
+        "cpu_us_per_event": cpu / events * 1e6,
+    }
 
 
 def _percentile(values: list[float], q: float) -> float:
@@ -86,19 +101,22 @@ def _percentile(values: list[float], q: float) -> float:
 
 
 def bench_freshness(
-    bootstrap: str, root: Path, rate: int, seconds: float, flush_interval_ms: int
+    bootstrap: str,
+    root: Path,
+    *,
+    rate: int,
+    seconds: float,
+    flush_interval_ms: int,
+    producer_config: list[str],
 ) -> dict[str, Any]:
+    topic = f"fresh_{rate}_{len(producer_config)}"
+    create_topic(bootstrap, topic, 3)
     store = _TimedStore(str(root))
-    config = SinkConfig(bootstrap, group_id=f"fresh-{rate}", flush_interval_ms=flush_interval_ms)
+    config = SinkConfig(bootstrap, topic=topic, flush_interval_ms=flush_interval_ms)
     sink = _MeasuredSink(config, store)
     sink.created = {}
     sink.open()
-    # Skip what earlier runs left on the topic: only this run's events are measured.
-    while sink.step(0.2):
-        pass
-    sink.flush_all()
-    store.landed.clear()
-    sink.created.clear()
+    cpu = time.process_time()
     stop = threading.Event()
     thread = threading.Thread(target=sink.run, args=(stop,))
     thread.start()
@@ -106,6 +124,7 @@ def bench_freshness(
         [
             sys.executable, "-m", "salespipe.streaming", "produce", "--bootstrap", bootstrap,
             "--rate", str(rate), "--duration", str(seconds), "--seed", str(rate),
+            "--topic", topic, *(f"--producer-config={c}" for c in producer_config),
         ],
         capture_output=True, check=False, env={**os.environ},
     )  # fmt: skip
@@ -116,9 +135,12 @@ def bench_freshness(
     stop.set()
     thread.join()
     sink.close()
+    sink_cpu = time.process_time() - cpu
     delays = [store.landed[k] - sink.created[k] for k in store.landed if k in sink.created]
     return {
         "target_rate": rate,
+        "producer_config": " ".join(producer_config) or "defaults",
+        "sink_cpu_us_per_event": sink_cpu / max(len(delays), 1) * 1e6,
         "produced_rate": produced["events_per_second"],
         "events": len(delays),
         "acknowledged": produced["acknowledged"],
@@ -134,36 +156,62 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rates", type=int, nargs="+", default=[1000, 10_000])
     parser.add_argument("--seconds", type=float, default=20.0)
     parser.add_argument("--flush-interval-ms", type=int, default=500)
+    parser.add_argument(
+        "--producer-config",
+        action="append",
+        default=[],
+        help="key=value; the freshness runs are repeated with these producer settings",
+    )
     parser.add_argument("--json", type=Path, help="also write the figures here")
     args = parser.parse_args(argv)
     console = Console()
-    results: dict[str, Any] = {"cpus": os.cpu_count()}
+    results: dict[str, Any] = {"cpus": os.cpu_count(), "load_before": os.getloadavg()[0]}
     with tempfile.TemporaryDirectory(prefix="salespipe-bench-") as tmp, TansuBroker() as broker:
         create_topic(broker.bootstrap, TOPIC, 3)
         console.print(f"Tansu on {broker.bootstrap}; {args.events} events")
-        results["producer"] = bench_producer(broker.bootstrap, args.events)
+        results["producer"] = bench_producer(broker.bootstrap, args.events, {})
         results["sink"] = bench_sink(broker.bootstrap, Path(tmp) / "drain")
+        variants = [[], args.producer_config] if args.producer_config else [[]]
+        if args.producer_config:
+            overrides = parse_overrides(args.producer_config)
+            results["producer_tuned"] = bench_producer(broker.bootstrap, args.events, overrides)
         results["freshness"] = [
             bench_freshness(
-                broker.bootstrap, Path(tmp) / f"fresh{r}", r, args.seconds, args.flush_interval_ms
+                broker.bootstrap,
+                Path(tmp) / f"fresh{r}_{i}",
+                rate=r,
+                seconds=args.seconds,
+                flush_interval_ms=args.flush_interval_ms,
+                producer_config=variant,
             )
+            for i, variant in enumerate(variants)
             for r in args.rates
         ]
     throughput = Table(title="Streaming throughput (local Tansu, one process each)")
-    for column in ("step", "events", "seconds", "events/s"):
+    for column in ("step", "events", "seconds", "events/s", "CPU µs/event"):
         throughput.add_column(column, justify="right")
-    for step in ("producer", "sink"):
+    for step in ("producer", "producer_tuned", "sink"):
+        if step not in results:
+            continue
         r = results[step]
-        throughput.add_row(step, f"{r['events']:,}", f"{r['seconds']:.2f}", f"{r['rate']:,.0f}")
+        throughput.add_row(
+            step,
+            f"{r['events']:,}",
+            f"{r['seconds']:.2f}",
+            f"{r['rate']:,.0f}",
+            f"{r['cpu_us_per_event']:.0f}",
+        )
     console.print(throughput)
     fresh = Table(title="Freshness: produced -> landed in Bronze (seconds)")
+    fresh.add_column("producer settings")
     for column in ("target ev/s", "produced ev/s", "landed", "p50", "p95", "max"):
         fresh.add_column(column, justify="right")
     for r in results["freshness"]:
         fresh.add_row(
+            r["producer_config"],
             f"{r['target_rate']:,}",
             f"{r['produced_rate']:,.0f}",
-            f"{r['events']:,}/{r['acknowledged']:,}",
+            f"{r['events'] / max(r['acknowledged'], 1):.0%}",
             f"{r['p50']:.3f}",
             f"{r['p95']:.3f}",
             f"{r['max']:.3f}",

@@ -64,9 +64,9 @@ def topic_offsets(bootstrap: str) -> tuple[set[tuple[int, int]], set[tuple[int, 
         batch = [m for m in consumer.consume(1000, 0.2) if m.error() is None]
         quiet = 0 if batch else quiet + 1
         for message in batch:
-            where = (message.partition(), message.offset())
+            where = (message.partition() or 0, message.offset() or 0)
             try:
-                ok = isinstance(json.loads(message.value()), dict)
+                ok = isinstance(json.loads(message.value() or b""), dict)
             except ValueError:
                 ok = False
             (good if ok else bad).add(where)

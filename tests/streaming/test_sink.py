@@ -180,7 +180,7 @@ def test_a_stale_dead_letter_object_is_removed_when_the_replay_does_not_rewrite_
     assert producer.flush().ok
     crashed = BronzeSink(SinkConfig(broker.bootstrap, group_id="crashed", idle_ms=300), bronze)
     crashed.open()
-    crashed._commit = lambda partition, offset: None  # type: ignore[method-assign]
+    crashed._commit = lambda partition, next_offset: None  # type: ignore[method-assign]
     crashed.drain()
     assert landed(bronze).dead
     sink_once(broker.bootstrap, bronze, flush_size=3)
