@@ -88,7 +88,7 @@ class DateFormat:
 
     name: str
     shape: str
-    """Regular expression (full match) for values in this layout."""
+    """SQL LIKE pattern for values in this layout: cheaper than a regular expression."""
     strptime: str
     """C-style pattern (DuckDB ``strptime``)."""
     java: str
@@ -97,9 +97,9 @@ class DateFormat:
     """True where the first two parts are day and month in some order (not ISO)."""
 
 
-ISO_DATE = DateFormat("iso", r"[0-9]{4}-[0-9]{1,2}-[0-9]{1,2}", "%Y-%m-%d", "yyyy-M-d", False)
-DAY_FIRST = DateFormat("dmy", r"[0-9]{1,2}-[0-9]{1,2}-[0-9]{4}", "%d-%m-%Y", "d-M-yyyy", True)
-MONTH_FIRST = DateFormat("mdy", r"[0-9]{1,2}/[0-9]{1,2}/[0-9]{4}", "%m/%d/%Y", "M/d/yyyy", True)
+ISO_DATE = DateFormat("iso", "____-__-__", "%Y-%m-%d", "yyyy-MM-dd", False)
+DAY_FIRST = DateFormat("dmy", "__-__-____", "%d-%m-%Y", "dd-MM-yyyy", True)
+MONTH_FIRST = DateFormat("mdy", "__/__/____", "%m/%d/%Y", "MM/dd/yyyy", True)
 DATE_FORMATS: tuple[DateFormat, ...] = (ISO_DATE, DAY_FIRST, MONTH_FIRST)
 """yyyy-MM-dd is unambiguous. dd-MM-yyyy and MM/dd/yyyy differ only by separator, and
 exporters are known to swap conventions without changing separators, so a value in the

@@ -17,6 +17,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from functools import lru_cache
 from pathlib import Path
 
 from salespipe.contract.rules import DAY_FIRST, ISO_DATE, MONTH_FIRST, DateFormat
@@ -107,8 +108,12 @@ class GenerationReport:
 
 @dataclass
 class _Line:
-    values: dict[str, object]
-    """Canonical name -> typed value (date, int or e4 money int, or str)."""
+    text: dict[str, str]
+    """Canonical name -> rendered text, for every field but the two dates."""
+    order_date: date
+    ship_date: date | None
+    quantity: int
+    sales_e4: int
 
 
 class _Synth:
@@ -154,42 +159,43 @@ class _Synth:
         products = [self.products[pid] for pid in rng.sample(self.product_ids, rng.randint(1, 5))]
         if len(products) > 1 and rng.random() < 0.05:
             products.append(products[0])  # same product again, another quantity
+        head = {
+            "order_id": order_id,
+            "ship_mode": mode,
+            "customer_id": customer.customer_id,
+            "customer_name": customer.name,
+            "segment": customer.segment,
+            "city": location.city,
+            "state": location.state,
+            "country": location.country,
+            "postal_code": location.postal_code or "",
+            "market": location.market,
+            "region": location.region,
+            "order_priority": priority,
+        }
         for product in products:
             self.row_id += 1
             quantity = rng.randint(1, 9)
             discount = rng.choice(DISCOUNTS)
             sales = product.unit_price_e4 * quantity * (10000 - discount) // 10000
             margin = rng.randint(-4000, 4500)
-            yield _Line(
-                {
-                    "row_id": self.row_id,
-                    "order_id": order_id,
-                    "order_date": day,
-                    "ship_date": ship,
-                    "ship_mode": mode,
-                    "customer_id": customer.customer_id,
-                    "customer_name": customer.name,
-                    "segment": customer.segment,
-                    "city": location.city,
-                    "state": location.state,
-                    "country": location.country,
-                    "postal_code": location.postal_code,
-                    "market": location.market,
-                    "region": location.region,
-                    "product_id": product.product_id,
-                    "category": product.category,
-                    "sub_category": product.sub_category,
-                    "product_name": product.name,
-                    "sales": sales,
-                    "quantity": quantity,
-                    "discount": discount,
-                    "profit": sales * margin // 10000,
-                    "shipping_cost": sales * rng.randint(200, 1500) // 10000,
-                    "order_priority": priority,
-                }
+            text = dict(head)
+            text.update(
+                row_id=str(self.row_id),
+                product_id=product.product_id,
+                category=product.category,
+                sub_category=product.sub_category,
+                product_name=product.name,
+                sales=_money(sales),
+                quantity=str(quantity),
+                discount=_money(discount),
+                profit=_money(sales * margin // 10000),
+                shipping_cost=_money(sales * rng.randint(200, 1500) // 10000),
             )
+            yield _Line(text, day, ship, quantity, sales)
 
 
+@lru_cache(maxsize=8192)
 def _format_date(value: date, fmt: DateFormat) -> str:
     if fmt is ISO_DATE:
         return value.isoformat()
@@ -198,21 +204,11 @@ def _format_date(value: date, fmt: DateFormat) -> str:
     return f"{value.month:02d}/{value.day:02d}/{value.year}"
 
 
-_MONEY = ("sales", "profit", "shipping_cost", "discount")
-
-
 def _render(line: _Line, fmt: DateFormat) -> dict[str, str]:
-    out: dict[str, str] = {}
-    for name, value in line.values.items():
-        if value is None:
-            out[name] = ""
-        elif isinstance(value, date):
-            out[name] = _format_date(value, fmt)
-        elif name in _MONEY:
-            out[name] = _money(int(value))  # type: ignore[call-overload]
-        else:
-            out[name] = str(value)
-    return out
+    row = dict(line.text)
+    row["order_date"] = _format_date(line.order_date, fmt)
+    row["ship_date"] = _format_date(line.ship_date, fmt) if line.ship_date else ""
+    return row
 
 
 def _other_convention(value: date, fmt: DateFormat) -> str:
@@ -235,7 +231,7 @@ class _Defects:
         elif kind == "invalid_date":
             row["order_date"] = rng.choice(("2024-02-30", "31/31/2024", "yesterday", "2023-13-01"))
         elif kind == "ambiguous_date":
-            row["order_date"] = _other_convention(line.values["order_date"], fmt)  # type: ignore[arg-type]
+            row["order_date"] = _other_convention(line.order_date, fmt)
             row["ship_date"] = ""
         elif kind == "negative_quantity":
             row["quantity"] = str(-rng.randint(1, 5))
@@ -275,7 +271,7 @@ def generate(
     span = (END - START).days
     per_file = -(-rows // n_files)
     written = 0
-    recent: list[tuple[_Line, dict[str, str]]] = []
+    recent: list[_Line] = []
     pending: Iterator[_Line] = iter(())
     names = field_names()
     for index in range(n_files):
@@ -296,16 +292,12 @@ def generate(
             while written < target:
                 kind = rng.choice(DEFECTS) if rng.random() < defect_rate else None
                 if kind in ("duplicate", "correction") and recent:
-                    old_line, old_row = rng.choice(recent)
-                    row = dict(old_row)
+                    old_line = rng.choice(recent)
+                    row = _render(old_line, fmt)
                     if kind == "correction":
-                        quantity = int(old_line.values["quantity"]) + rng.randint(1, 3)  # type: ignore[call-overload]
-                        unit = int(old_line.values["sales"]) // int(old_line.values["quantity"])  # type: ignore[call-overload]
+                        quantity = old_line.quantity + rng.randint(1, 3)
                         row["quantity"] = str(quantity)
-                        row["sales"] = _money(unit * quantity)
-                    for name in ("order_date", "ship_date"):
-                        value = old_line.values[name]
-                        row[name] = _format_date(value, fmt) if isinstance(value, date) else ""
+                        row["sales"] = _money(old_line.sales_e4 // old_line.quantity * quantity)
                 else:
                     if kind in ("duplicate", "correction"):
                         kind = None
@@ -318,9 +310,9 @@ def generate(
                     if kind:
                         defects.apply(kind, row, line, fmt)
                     elif len(recent) < 5000:
-                        recent.append((line, row))
+                        recent.append(line)
                     else:
-                        recent[rng.randrange(5000)] = (line, row)
+                        recent[rng.randrange(5000)] = line
                 values = [row[c] for c in columns]
                 if extra:
                     values.append(f"B{index:04d}")
@@ -385,8 +377,8 @@ def _write_events(
                 else:
                     line = next(synth.order(END + timedelta(days=1 + n // 1000)))
                     event = dict(_render(line, ISO_DATE))
-                    event["row_id"] = int(line.values["row_id"])  # type: ignore[call-overload]
-                    event["quantity"] = int(line.values["quantity"])  # type: ignore[call-overload]
+                    event["row_id"] = int(line.text["row_id"])
+                    event["quantity"] = line.quantity
                     for name in ("ship_date", "postal_code"):
                         if event[name] == "":
                             event[name] = None
