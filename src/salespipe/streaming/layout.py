@@ -23,9 +23,14 @@ Layout (identical for our sink and the Kafka Connect S3 sink, see ``connector.py
 Raw rows for Silver (``read_event_files``): the 24 canonical fields as text (NULL when
 absent or JSON null) and the lineage columns ``_source_system = 'streaming'``,
 ``_source_object`` = the object key below Bronze, ``_source_position`` = the Kafka
-offset and ``_event_time`` = the event's ``event_time`` (UTC; NULL when it is missing or
-not an RFC 3339 time). Silver's dedupe rule then resolves batch and streaming versions
-of one line alike: the latest ``_event_time`` wins, ties by object key, then position.
+offset and ``_event_time`` = the event's ``event_time`` in UTC. When an event carries
+no usable ``event_time`` (only a foreign producer can send that: ours validates), its
+object's landing time stands in, exactly as for a CSV drop, so the column is never NULL.
+
+Precedence between batch and streaming versions of one line (Silver's dedupe and MERGE
+rule, ``silver.plan.dedupe_order``): the latest ``_event_time`` wins, i.e. the event's
+own time for an event and the landing time for a CSV line; ties go to the greater
+object key, then the greater position. Within a partition, keys sort in offset order.
 """
 
 from __future__ import annotations
@@ -153,13 +158,14 @@ def raw_schema() -> pa.Schema:
             pa.field("_source_system", pa.string(), nullable=False),
             pa.field("_source_object", pa.string(), nullable=False),
             pa.field("_source_position", pa.int64(), nullable=False),
-            pa.field("_event_time", pa.timestamp("us", tz="UTC")),
+            pa.field("_event_time", pa.timestamp("us", tz="UTC"), nullable=False),
         ]
     )
 
 
-def event_raw_rows(key: str, data: bytes) -> Iterator[dict[str, Any]]:
-    """The raw rows of one Bronze event object (``key`` is its key below Bronze)."""
+def event_raw_rows(key: str, data: bytes, landed_at: datetime) -> Iterator[dict[str, Any]]:
+    """The raw rows of one Bronze event object (``key`` is its key below Bronze,
+    ``landed_at`` its modification time)."""
     names = field_names()
     for index, line in enumerate(data.splitlines()):
         if not line.strip():
@@ -170,7 +176,7 @@ def event_raw_rows(key: str, data: bytes) -> Iterator[dict[str, Any]]:
         row["_source_object"] = key
         offset = event.get(OFFSET_FIELD)
         row["_source_position"] = offset if isinstance(offset, int) else index
-        row["_event_time"] = parse_event_time(event.get(EVENT_TIME))
+        row["_event_time"] = parse_event_time(event.get(EVENT_TIME)) or landed_at
         yield row
 
 
@@ -182,7 +188,8 @@ def read_event_files(bronze: ObjectStore, keys: Iterable[str]) -> pa.Table:
     """
     rows: list[dict[str, Any]] = []
     for key in keys:
-        rows.extend(event_raw_rows(key, bronze.read_bytes(key)))
+        landed_at = bronze.info(key).mtime
+        rows.extend(event_raw_rows(key, bronze.read_bytes(key), landed_at))
     return pa.Table.from_pylist(rows, schema=raw_schema())
 
 
