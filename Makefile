@@ -7,16 +7,23 @@ ROWS ?= 200000
 
 .PHONY: run test lint typecheck bench bench-quick venv clean
 
+RUN_STAMP := $(VENV)/.installed-run
+
 venv: $(STAMP)
 
 # uv (from PyPI) installs the pinned stack in seconds; reinstall when pyproject changes.
-$(STAMP): pyproject.toml
+# `make run` needs only the core; the tests need every extra.
+$(RUN_STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check uv==0.13.9
-	$(BIN)/uv pip install --quiet --python $(BIN)/python -e '.[dev]'
+	$(BIN)/uv pip install --quiet --python $(BIN)/python -e .
+	touch $(RUN_STAMP)
+
+$(STAMP): $(RUN_STAMP)
+	$(BIN)/uv pip install --quiet --python $(BIN)/python -e '.[dev,streaming]'
 	touch $(STAMP)
 
-run: $(STAMP)
+run: $(RUN_STAMP)
 	$(BIN)/salespipe run --rows $(ROWS)
 
 test: $(STAMP)

@@ -10,7 +10,8 @@ import sys
 
 from confluent_kafka.admin import AdminClient
 
-from salespipe.dev.kafka import TansuBroker, free_port
+from salespipe.dev.kafka import TansuBroker
+from salespipe.dev.ports import free_port
 
 
 def run(*args: str) -> subprocess.CompletedProcess[str]:

@@ -14,10 +14,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import SeaweedS3
 from stream_support import TOPIC, assert_exactly_once, landed, produce_scenario
 
-from salespipe.dev.kafka import TansuBroker, create_topic, free_port
+from salespipe.dev.kafka import TansuBroker, create_topic
+from salespipe.dev.ports import free_port
+from salespipe.dev.s3 import SeaweedS3
 from salespipe.storage import ObjectStore
 from salespipe.streaming.sink import BronzeSink, SinkConfig
 
@@ -88,7 +89,7 @@ def test_broker_restart_on_s3_storage_loses_and_doubles_nothing(
     """Tansu keeps its log and the committed offsets in SeaweedFS; the sink keeps
     running (Bronze on S3 too) while the broker is SIGKILLed and started again."""
     port = free_port()
-    storage = f"s3://{seaweed.bucket}/"
+    storage = f"s3://{seaweed.buckets[0]}/"
     broker = TansuBroker(port=port, storage=storage, log_path=tmp_path / "tansu.log").start()
     bronze = ObjectStore("s3://lake/bronze")
     try:

@@ -8,7 +8,8 @@ from typing import Any
 
 from confluent_kafka import Consumer, TopicPartition
 
-from salespipe.dev.kafka import TansuBroker, free_port
+from salespipe.dev.kafka import TansuBroker
+from salespipe.dev.ports import free_port
 from salespipe.streaming.producer import (
     PRODUCER_DEFAULTS,
     EventProducer,

