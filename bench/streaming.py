@@ -3,7 +3,7 @@
 
     .venv/bin/python bench/streaming.py [--events 100000] [--rates 1000 10000] [--seconds 20]
 
-The producer of the freshness runs is a separate process (``python -m salespipe.streaming
+The producer of the freshness runs is a separate process (``python -m salespipe.cli.app
 produce --rate R``), as in production, so it does not share the sink's interpreter lock.
 Freshness of one event = wall time its object was written - its Kafka record timestamp
 (CreateTime, stamped by the producer at send). Silver's own latency is not included:
@@ -122,7 +122,7 @@ def bench_freshness(
     thread.start()
     producer = subprocess.run(
         [
-            sys.executable, "-m", "salespipe.streaming", "produce", "--bootstrap", bootstrap,
+            sys.executable, "-m", "salespipe.cli.app", "produce", "--bootstrap", bootstrap,
             "--rate", str(rate), "--duration", str(seconds), "--seed", str(rate),
             "--topic", topic, *(f"--producer-config={c}" for c in producer_config),
         ],

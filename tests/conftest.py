@@ -1,5 +1,5 @@
-"""Shared fixtures: a fresh local data dir per test, small sample files, and a real S3
-server (SeaweedFS) for the tests marked ``s3``."""
+"""Shared fixtures: a fresh local data dir per test, and real servers on free ports of
+127.0.0.1: SeaweedFS for S3 (credentials enforced) and a Tansu Kafka broker."""
 
 from __future__ import annotations
 
@@ -9,8 +9,10 @@ from pathlib import Path
 
 import pytest
 
+from salespipe.dev.kafka import TansuBroker, create_topic
 from salespipe.dev.s3 import SeaweedS3
 from salespipe.settings import Settings
+from salespipe.storage import ObjectStore
 
 
 @pytest.fixture
@@ -39,3 +41,28 @@ def s3_settings(s3_env: SeaweedS3, tmp_path: Path, request: pytest.FixtureReques
     """Settings whose layers live on the real S3 server, under a prefix per test."""
     prefix = request.node.name.replace("[", "_").replace("]", "_")
     return Settings(data_dir=f"s3://lake/{prefix}-{os.getpid()}", scratch_dir=str(tmp_path))
+
+
+@pytest.fixture
+def broker(tmp_path: Path) -> Iterator[TansuBroker]:
+    """A fresh in-memory Tansu with ``sales_events`` (3 partitions)."""
+    with TansuBroker(log_path=tmp_path / "tansu.log") as running:
+        create_topic(running.bootstrap, "sales_events", 3)
+        yield running
+
+
+@pytest.fixture
+def seaweed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[SeaweedS3]:
+    """A SeaweedFS S3 server enforcing freshly made credentials, with the buckets
+    ``tansu`` (the broker's storage) and ``lake``; the AWS_* variables are set for
+    the test and the keys are never printed."""
+    with SeaweedS3(tmp_path / "weed", ["tansu", "lake"]) as server:
+        for name, value in server.env.items():
+            monkeypatch.setenv(name, value)
+        yield server
+
+
+@pytest.fixture
+def bronze(tmp_path: Path) -> ObjectStore:
+    """A fresh local Bronze store."""
+    return ObjectStore(str(tmp_path / "data" / "bronze"))

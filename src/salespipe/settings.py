@@ -29,6 +29,8 @@ class Settings:
     """Silver root (the Delta tables); defaults to ``<data_dir>/silver``."""
     line_key: tuple[str, ...] = LINE_KEY
     """Columns that identify one order line; never ``order_id`` alone."""
+    topic: str = "sales_events"
+    """Kafka topic whose Bronze event files Silver takes in (``sales_data/<topic>/``)."""
     memory_limit: str = "1GB"
     """DuckDB's memory limit for the Silver step; work beyond it spills to disk."""
     threads: int = field(default_factory=lambda: max(1, os.cpu_count() or 1))

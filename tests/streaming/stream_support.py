@@ -9,12 +9,12 @@ from typing import Any
 
 from confluent_kafka import Consumer, TopicPartition
 
-from salespipe.storage import ObjectStore
-from salespipe.streaming.layout import (
+from salespipe.bronze.events import (
     list_dead_letter_files,
     list_event_files,
     parse_object_key,
 )
+from salespipe.storage import ObjectStore
 from salespipe.streaming.producer import EventProducer, generated_events
 
 TOPIC = "sales_events"

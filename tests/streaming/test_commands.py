@@ -16,7 +16,7 @@ from salespipe.dev.ports import free_port
 
 def run(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "salespipe.streaming", *args],
+        [sys.executable, "-m", "salespipe.cli.app", *args],
         capture_output=True,
         text=True,
         timeout=120,
@@ -61,7 +61,7 @@ def test_produce_exits_non_zero_when_the_broker_is_unreachable() -> None:
 def test_dev_kafka_serves_sales_events_with_three_partitions_until_sigint() -> None:
     port = free_port()
     process = subprocess.Popen(
-        [sys.executable, "-m", "salespipe.streaming", "dev-kafka", "--port", str(port)],
+        [sys.executable, "-m", "salespipe.cli.app", "dev", "kafka", "--port", str(port)],
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
         text=True,

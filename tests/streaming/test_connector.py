@@ -11,11 +11,11 @@ import jsonschema
 import pytest
 import yaml
 
+from salespipe.bronze.events import event_key
 from salespipe.streaming.connector import (
     connect_config_providers,
     render_kafka_connector,
 )
-from salespipe.streaming.layout import event_key
 
 CRDS = Path(__file__).resolve().parents[3] / "shared" / "crds" / "strimzi"
 CRD_FILE = CRDS / "047-Crd-kafkaconnector.yaml"

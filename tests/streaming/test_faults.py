@@ -14,13 +14,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from stream_support import TOPIC, assert_exactly_once, landed, produce_scenario
 
 from salespipe.dev.kafka import TansuBroker, create_topic
 from salespipe.dev.ports import free_port
 from salespipe.dev.s3 import SeaweedS3
 from salespipe.storage import ObjectStore
 from salespipe.streaming.sink import BronzeSink, SinkConfig
+from tests.streaming.stream_support import TOPIC, assert_exactly_once, landed, produce_scenario
 
 pytestmark = pytest.mark.slow
 
@@ -28,7 +28,7 @@ pytestmark = pytest.mark.slow
 def streaming_cli(*args: str, log: Path) -> subprocess.Popen[bytes]:
     handle = log.open("ab")
     return subprocess.Popen(
-        [sys.executable, "-m", "salespipe.streaming", *args],
+        [sys.executable, "-m", "salespipe.cli.app", *args],
         stdout=handle,
         stderr=subprocess.STDOUT,
         start_new_session=True,

@@ -10,17 +10,17 @@ from typing import Any
 
 import pytest
 from confluent_kafka import Consumer, TopicPartition
-from stream_support import TOPIC, assert_exactly_once, landed, produce_scenario
 
-from salespipe.dev.kafka import TansuBroker
-from salespipe.storage import ObjectStore
-from salespipe.streaming.layout import (
+from salespipe.bronze.events import (
     list_event_files,
     read_offsets,
     streaming_status,
 )
+from salespipe.dev.kafka import TansuBroker
+from salespipe.storage import ObjectStore
 from salespipe.streaming.producer import EventProducer, Malformed, generated_events
 from salespipe.streaming.sink import BronzeSink, SinkConfig, SinkError
+from tests.streaming.stream_support import TOPIC, assert_exactly_once, landed, produce_scenario
 
 KEY = re.compile(
     r"^sales_data/sales_events/year=\d{4}/month=\d{2}/day=\d{2}/hour=\d{2}/"

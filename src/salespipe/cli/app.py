@@ -155,6 +155,123 @@ def run(
     status_tables(report.status)
 
 
+# --- streaming -------------------------------------------------------------------
+Bootstrap = Annotated[str, typer.Option("--bootstrap", help="Kafka bootstrap HOST:PORT.")]
+Topic = Annotated[str, typer.Option(help="Kafka topic of the sales events.")]
+Overrides = Annotated[
+    list[str] | None, typer.Option(help="librdkafka key=value override (repeatable).")
+]
+
+
+@app.command()
+def produce(
+    bootstrap: Bootstrap,
+    topic: Topic = "sales_events",
+    count: Annotated[int | None, typer.Option(min=1, help="Events to send.")] = None,
+    rate: Annotated[float | None, typer.Option(min=1, help="Events per second.")] = None,
+    duration: Annotated[float | None, typer.Option(min=0.1, help="Seconds at --rate.")] = None,
+    seed: int = 42,
+    defect_rate: Annotated[float, typer.Option(min=0.0, max=1.0)] = 0.0,
+    inject_malformed: Annotated[bool, typer.Option(help="Send malformed messages too.")] = False,
+    input_file: Annotated[Path | None, typer.Option("--input", help="JSON lines to send.")] = None,
+    producer_config: Overrides = None,
+) -> None:
+    """Send sales events (validated against the event schema) to Kafka."""
+    # Imported here: the Kafka client is the `streaming` extra, not needed by `run`.
+    from salespipe.streaming import commands
+
+    raise typer.Exit(
+        commands.produce(
+            bootstrap,
+            topic=topic,
+            count=count,
+            rate=rate,
+            duration=duration,
+            seed=seed,
+            defect_rate=defect_rate,
+            inject_malformed=inject_malformed,
+            input_file=input_file,
+            producer_config=producer_config or [],
+        )
+    )
+
+
+@app.command()
+def sink(
+    bootstrap: Bootstrap,
+    topic: Topic = "sales_events",
+    data_dir: DataDir = None,
+    flush_size: Annotated[int, typer.Option(min=1)] = 1000,
+    rotate_interval_ms: Annotated[int, typer.Option(min=1)] = 60_000,
+    flush_interval_ms: Annotated[
+        int | None, typer.Option(min=10, help="Land a batch at least this often.")
+    ] = None,
+    once: Annotated[bool, typer.Option(help="Drain what is there, then exit.")] = False,
+    consumer_config: Overrides = None,
+) -> None:
+    """Land Kafka events in Bronze in Kafka Connect's S3 sink layout."""
+    from salespipe.streaming import commands
+
+    raise typer.Exit(
+        commands.sink(
+            bootstrap,
+            topic=topic,
+            data_dir=data_dir,
+            flush_size=flush_size,
+            rotate_interval_ms=rotate_interval_ms,
+            flush_interval_ms=flush_interval_ms,
+            once=once,
+            consumer_config=consumer_config or [],
+        )
+    )
+
+
+@app.command()
+def stream(
+    bootstrap: Bootstrap,
+    topic: Topic = "sales_events",
+    data_dir: DataDir = None,
+    flush_size: Annotated[int, typer.Option(min=1)] = 1000,
+    rotate_interval_ms: Annotated[int, typer.Option(min=1)] = 60_000,
+    flush_interval_ms: Annotated[int, typer.Option(min=10)] = 500,
+    silver_interval_ms: Annotated[int, typer.Option(min=10)] = 1000,
+    consumer_config: Overrides = None,
+) -> None:
+    """Sink and Silver in a loop of micro-batches, until SIGTERM/SIGINT."""
+    from salespipe.streaming import commands
+
+    raise typer.Exit(
+        commands.stream(
+            bootstrap,
+            topic=topic,
+            data_dir=data_dir,
+            flush_size=flush_size,
+            rotate_interval_ms=rotate_interval_ms,
+            flush_interval_ms=flush_interval_ms,
+            silver_interval_ms=silver_interval_ms,
+            silver=run_silver,
+            consumer_config=consumer_config or [],
+        )
+    )
+
+
+dev = typer.Typer(help="Local stand-ins for cluster services, bound to 127.0.0.1.")
+app.add_typer(dev, name="dev")
+
+
+@dev.command("kafka")
+def dev_kafka(
+    port: Annotated[int, typer.Option(help="Port on 127.0.0.1.")] = 9092,
+    storage: Annotated[str, typer.Option(help="memory://tansu/ or s3://bucket/")] = (
+        "memory://tansu/"
+    ),
+) -> None:
+    """Run a Kafka-compatible broker (Tansu) with sales_events (3 partitions)."""
+    from salespipe.streaming import commands
+
+    raise typer.Exit(commands.dev_kafka(port=port, storage=storage))
+
+
 def main() -> None:
     """Console entry point: one clear line and a non-zero exit on failure."""
     try:

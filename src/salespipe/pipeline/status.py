@@ -11,6 +11,7 @@ from typing import Any
 
 import duckdb
 
+from salespipe.bronze.events import streaming_status
 from salespipe.bronze.layout import batch_files
 from salespipe.settings import Settings
 from salespipe.silver.batch import open_table
@@ -56,7 +57,7 @@ def layer_status(settings: Settings) -> dict[str, Any]:
     quarantine_rows = sum(by_reason.values())
     return {
         "bronze": {
-            "files": len(files),
+            "files": len(files),  # CSV drops; event files are under "streaming"
             "pending_files": sum(1 for f in files if f.key not in ledger.files),
             "rejected_files": len(ledger.rejected),
             "rows": bronze_rows,
@@ -73,4 +74,5 @@ def layer_status(settings: Settings) -> dict[str, Any]:
             "by_reason": by_reason,
             "sales_total": _money(quarantine_total),
         },
+        "streaming": streaming_status(settings.bronze, settings.topic),
     }

@@ -28,8 +28,9 @@ import pyarrow.parquet as pq
 from deltalake import DeltaTable, write_deltalake
 from deltalake.exceptions import TableNotFoundError
 
+from salespipe.bronze.events import EVENTS_DIR, SOURCE_SYSTEM, parse_object_key, read_event_files
 from salespipe.bronze.layout import batch_files
-from salespipe.contract.rules import FileReason, Reason
+from salespipe.contract.rules import ISO_DATE, FileReason, Reason
 from salespipe.contract.schema import DECIMAL_SCALE, FIELDS, normalize_header, required_names
 from salespipe.settings import Settings
 from salespipe.silver.dialect import DUCKDB, quote_literal
@@ -119,6 +120,9 @@ def column_mapping(header: list[str], uri: str) -> tuple[dict[str, int], list[st
     return positions, extra
 
 
+_CENT = Decimal(1).scaleb(-DECIMAL_SCALE)
+
+
 class _Sources:
     """Bronze CSV files as one relation of raw text, with the facts to trace each line.
 
@@ -188,8 +192,39 @@ class _Sources:
             f" TIMESTAMP '{event_time:%Y-%m-%d %H:%M:%S.%f}' AS _event_time"
             f" FROM ({numbered})"
         )
-        total = Decimal(sales or 0).quantize(Decimal(1).scaleb(-DECIMAL_SCALE))
+        total = Decimal(sales or 0).quantize(_CENT)
         return FileEntry(info.key, "merged", int(records) + len(skipped), sales=str(total))
+
+    def add_events(self, info: ObjectInfo, rows: pa.Table, after: int | None) -> FileEntry:
+        """Register one Bronze event object (its raw rows, see ``bronze.events``),
+        from the offset after ``after`` on when it was taken before and has grown."""
+        file = len(self.objects)
+        self.objects.append(info.key)
+        self.systems.append(SOURCE_SYSTEM)
+        rows = rows.set_column(
+            rows.schema.get_field_index("_event_time"),
+            "_event_time",
+            rows.column("_event_time").cast(pa.timestamp("us")),
+        )
+        if after is not None:
+            rows = rows.filter(pc.greater(rows.column("_source_position"), after))
+        name = f"events_{file}"
+        self.con.register(name, rows)
+        select = ", ".join(f"{f.name} AS {raw(f.name)}" for f in FIELDS)
+        self.reads.append(
+            f"SELECT {select}, {file} AS _file, '{ISO_DATE.name}' AS _date_convention,"
+            f" _source_object, _source_position, _event_time FROM {name}"
+        )
+        total = self.con.execute(f"SELECT sum(TRY_CAST(sales AS DECIMAL(18,4))) FROM {name}")
+        last = pc.max(rows.column("_source_position")).as_py()
+        return FileEntry(
+            info.key,
+            "merged",
+            rows.num_rows,
+            sales=str(Decimal(total.fetchall()[0][0] or 0).quantize(_CENT)),
+            size=info.size,
+            last_position=last if last is not None else after,
+        )
 
     def finish(self, ingested_at: datetime, batch_id: str) -> None:
         """Expose the ``source`` relation and the ``validated`` verdicts over it."""
@@ -398,7 +433,8 @@ Progress = Callable[[str, int, int], None]
 
 
 def run_silver(settings: Settings, progress: Progress | None = None) -> SilverResult:
-    """Take every new Bronze CSV into Silver; a no-op when there is none.
+    """Take every new Bronze object (CSV drops and event files) into Silver; a no-op
+    when there is none.
 
     Commit order: ``sales`` first (its ledger marks the objects as taken), then
     ``sales_quarantine``. A crash between the two is repaired by the next run, which
@@ -413,7 +449,13 @@ def run_silver(settings: Settings, progress: Progress | None = None) -> SilverRe
     taken = read_ledger(sales).files
     quarantined = read_ledger(open_table(settings.silver, QUARANTINE)).files
     objects = list(batch_files(settings.bronze))
-    pending = [o for o in objects if o.key not in taken]
+    objects += [
+        info
+        for info in settings.bronze.list(f"{EVENTS_DIR}/{settings.topic}")
+        if parse_object_key(info.key)
+    ]
+    # New objects, and event objects a replay has grown since they were taken.
+    pending = [o for o in objects if o.key not in taken or taken[o.key].size not in (0, o.size)]
     repair = [
         o
         for o in objects
@@ -423,7 +465,8 @@ def run_silver(settings: Settings, progress: Progress | None = None) -> SilverRe
         with tempfile.TemporaryDirectory(dir=settings.scratch_dir, prefix="silver-") as tmp:
             con = _connect(settings, Path(tmp))
             try:
-                sources = run.read(con, pending + repair, Path(tmp))
+                grown = {o.key: taken[o.key].last_position for o in pending if o.key in taken}
+                sources = run.read(con, pending + repair, grown, Path(tmp))
                 sources.finish(now, run.result.batch_id)
                 run.commit(con, sources, [o.key for o in pending], sales, Path(tmp))
             finally:
@@ -449,13 +492,23 @@ class _Run:
             self.progress(name, done, total)
 
     def read(
-        self, con: duckdb.DuckDBPyConnection, work: list[ObjectInfo], scratch: Path
+        self,
+        con: duckdb.DuckDBPyConnection,
+        work: list[ObjectInfo],
+        grown: dict[str, int | None],
+        scratch: Path,
     ) -> _Sources:
-        """Register every object; refuse whole files whose header does not qualify."""
+        """Register every object; refuse whole CSV files whose header does not qualify.
+
+        ``grown`` maps event objects taken before to the last offset taken then."""
         bronze = self.settings.bronze
         sources = _Sources(con)
         for index, info in enumerate(work):
             self.step("read", index, len(work))
+            if parse_object_key(info.key):
+                rows = read_event_files(bronze, [info.key])
+                self.entries[info.key] = sources.add_events(info, rows, grown.get(info.key))
+                continue
             uri = bronze.uri(info.key)
             local = bronze.fetch(info.key, scratch / f"object-{index}.csv")
             try:
@@ -466,7 +519,8 @@ class _Run:
                 continue
             if extra:
                 self.result.extra_columns[info.key] = extra
-            self.entries[info.key] = sources.add(info, local, positions, len(header))
+            entry = sources.add(info, local, positions, len(header))
+            self.entries[info.key] = replace(entry, size=info.size)
         self.step("read", len(work), len(work))
         return sources
 

@@ -28,6 +28,11 @@ class FileEntry:
     quarantined: int = 0
     sales: str = "0"
     """Total of the file's sales values that read as numbers (a decimal string)."""
+    size: int = 0
+    """Object size when taken: a replayed event object can grow under the same key."""
+    last_position: int | None = None
+    """For an event object: the last Kafka offset taken; a grown object is taken again
+    from the next offset on."""
     error: str | None = None
     """For a rejected file: the one-line reason naming the file and rule."""
 

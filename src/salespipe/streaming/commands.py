@@ -18,8 +18,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TextIO
 
+from salespipe.bronze.events import streaming_status
 from salespipe.settings import Settings
-from salespipe.streaming.layout import streaming_status
 from salespipe.streaming.producer import EventProducer, generated_events, read_event_lines
 from salespipe.streaming.sink import BronzeSink, SinkConfig
 

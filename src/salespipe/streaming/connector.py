@@ -22,7 +22,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from salespipe.streaming.layout import EVENTS_DIR, OFFSET_FIELD, OFFSET_PAD, PARTITION_FIELD
+from salespipe.bronze.events import EVENTS_DIR, OFFSET_FIELD, OFFSET_PAD, PARTITION_FIELD
 
 API_VERSION = "kafka.strimzi.io/v1"
 S3_SINK_CLASS = "io.confluent.connect.s3.S3SinkConnector"

@@ -24,8 +24,9 @@ from typing import Any
 
 from confluent_kafka import KafkaError, Message, Producer
 
+from salespipe.contract.events import EVENT_ID, EVENT_TIME
 from salespipe.generate import generate
-from salespipe.streaming.schema import EVENT_ID, EVENT_TIME, InvalidEventError, validate_event
+from salespipe.streaming.schema import InvalidEventError, validate_event
 
 log = logging.getLogger(__name__)
 

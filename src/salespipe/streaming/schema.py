@@ -20,11 +20,9 @@ from typing import Any
 
 import fastjsonschema
 
+from salespipe.contract.events import ENVELOPE_FIELDS, EVENT_ID, EVENT_TIME
 from salespipe.contract.schema import DECIMAL_PRECISION, DECIMAL_SCALE, FIELDS, FieldKind
 
-EVENT_ID = "event_id"
-EVENT_TIME = "event_time"
-ENVELOPE_FIELDS = (EVENT_ID, EVENT_TIME)
 """Fields an event carries besides the canonical ones."""
 
 DECIMAL_PATTERN = (

@@ -39,14 +39,14 @@ from confluent_kafka import (
     TopicPartition,
 )
 
-from salespipe.storage import ObjectStore
-from salespipe.streaming.layout import (
+from salespipe.bronze.events import (
     OFFSET_FIELD,
     PARTITION_FIELD,
     dead_letter_key,
     event_key,
     offsets_key,
 )
+from salespipe.storage import ObjectStore
 
 log = logging.getLogger(__name__)
 

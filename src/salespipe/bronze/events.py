@@ -44,11 +44,12 @@ from typing import Any
 
 import pyarrow as pa
 
+from salespipe.bronze.layout import DATA_PREFIX
+from salespipe.contract.events import EVENT_TIME
 from salespipe.contract.schema import field_names
 from salespipe.storage import ObjectStore
-from salespipe.streaming.schema import EVENT_TIME
 
-EVENTS_DIR = "sales_data"
+EVENTS_DIR = DATA_PREFIX
 """Connect's ``topics.dir``: events sit beside the CSV drops, under their topic's name."""
 DEAD_LETTER_DIR = "dead_letter"
 STATE_DIR = "_streaming"

@@ -11,19 +11,19 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from stream_support import TOPIC, produce_scenario
 
-from salespipe.contract import field_names
-from salespipe.dev.kafka import TansuBroker
-from salespipe.storage import ObjectStore
-from salespipe.streaming.layout import (
+from salespipe.bronze.events import (
     event_raw_rows,
     list_event_files,
     raw_schema,
     read_event_files,
 )
+from salespipe.contract import field_names
+from salespipe.dev.kafka import TansuBroker
+from salespipe.storage import ObjectStore
 from salespipe.streaming.producer import EventProducer, Malformed, generated_events
 from salespipe.streaming.sink import BronzeSink, SinkConfig
+from tests.streaming.stream_support import TOPIC, produce_scenario
 
 LANDED = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
 
