@@ -20,6 +20,7 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"net/http"
 	"net/url"
 	"os"
 	"sort"
@@ -167,6 +168,19 @@ func newConfig(o *options.CustomResourceDefinitionsServerOptions, tokenFile stri
 			authenticatorfactory.NewFromTokens(tokens, auth.APIAudiences), auth.Authenticator)
 	} else {
 		klog.Warning("no --token-file: only client certificates (--client-ca-file) can authenticate")
+	}
+
+	// go-restful serves discovery at "/apis" only; kube-apiserver (through its
+	// aggregator) also answers "/apis/", which the Python client requests.
+	buildChain := serverConfig.BuildHandlerChainFunc
+	serverConfig.BuildHandlerChainFunc = func(h http.Handler, c *genericapiserver.Config) http.Handler {
+		chain := buildChain(h, c)
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.URL.Path == "/apis/" {
+				r.URL.Path = "/apis"
+			}
+			chain.ServeHTTP(w, r)
+		})
 	}
 
 	defs := openapi.GetOpenAPIDefinitionsWithoutDisabledFeatures(generatedopenapi.GetOpenAPIDefinitions)
