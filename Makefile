@@ -26,7 +26,8 @@ $(STAMP): $(RUN_STAMP)
 run: $(RUN_STAMP)
 	$(BIN)/salespipe run --rows $(ROWS)
 
-test: $(STAMP)
+# The real Kubernetes API server the operator tests run against (cached after one build).
+test: $(STAMP) k8s-build
 	$(BIN)/ruff check src tests bench
 	$(BIN)/ruff format --check src tests bench
 	$(BIN)/mypy
@@ -48,3 +49,5 @@ bench-quick: $(STAMP)
 
 clean:
 	rm -rf .salespipe
+
+include mk/kube.mk
