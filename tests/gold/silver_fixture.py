@@ -19,10 +19,9 @@ import duckdb
 import pyarrow as pa
 from deltalake import DeltaTable, write_deltalake
 
-from salespipe.contract.arrow import canonical_fields, raw_fields
+from salespipe.contract.arrow import SQL_TYPES, canonical_fields, raw_fields
 from salespipe.contract.rules import DATE_FORMATS, VALUE_RULES, Reason
 from salespipe.contract.schema import FIELDS, LINE_KEY, FieldKind, normalize_header
-from salespipe.contract.arrow import SQL_TYPES
 
 LINEAGE = pa.schema(
     [
@@ -64,7 +63,7 @@ class SilverCounts:
 
 
 def _typed_expr(name: str, kind: FieldKind, date_fmt: str) -> str:
-    raw = f'nullif(trim("{name}"), \'\')'
+    raw = f"nullif(trim(\"{name}\"), '')"
     if kind is FieldKind.DATE:
         return f"try_strptime({raw}, '{date_fmt}')::DATE"
     return f"try_cast({raw} AS {SQL_TYPES[kind]})"
@@ -85,9 +84,7 @@ def _parse_csv(con: duckdb.DuckDBPyConnection, path: Path, batch_id: str, at: da
             f"SELECT count(try_strptime(order_date, '{f.strptime}')) FROM raw"
         ).fetchone()[0],  # type: ignore[index]
     )
-    typed = ", ".join(
-        f'{_typed_expr(f.name, f.kind, best.strptime)} AS "{f.name}"' for f in FIELDS
-    )
+    typed = ", ".join(f'{_typed_expr(f.name, f.kind, best.strptime)} AS "{f.name}"' for f in FIELDS)
     raw = ", ".join(f'"{f.name}"' for f in FIELDS)
     con.execute(
         f"""INSERT INTO parsed SELECT {typed}, {raw},
@@ -134,22 +131,25 @@ def parse_generated(gen_dir: Path, batch_id: str = "b1") -> tuple[pa.Table, pa.T
     for path in sorted(gen_dir.glob("events/*.jsonl")):
         _parse_events(con, path, batch_id, at)
     checks = [
-        f"CASE WHEN \"raw_{f.name}\" IS NOT NULL AND trim(\"raw_{f.name}\") <> '' "
+        f'CASE WHEN "raw_{f.name}" IS NOT NULL AND trim("raw_{f.name}") <> \'\' '
         f"AND \"{f.name}\" IS NULL THEN '{_INVALID[f.kind].value}' END"
         for f in FIELDS
     ]
     checks += [
-        f"CASE WHEN \"raw_{f.name}\" IS NULL OR trim(\"raw_{f.name}\") = '' "
+        f'CASE WHEN "raw_{f.name}" IS NULL OR trim("raw_{f.name}") = \'\' '
         "THEN 'missing_required' END"
         for f in FIELDS
         if f.required
     ]
     checks += [f"CASE WHEN {r.violated} THEN '{r.reason.value}' END" for r in VALUE_RULES]
     con.execute(
-        f"CREATE TEMP TABLE checked AS SELECT *, list_filter([{', '.join(checks)}], x -> x IS NOT NULL)"
+        "CREATE TEMP TABLE checked AS SELECT *, "
+        f"list_filter([{', '.join(checks)}], x -> x IS NOT NULL)"
         " AS _reasons FROM parsed"
     )
-    lineage = "_ingested_at, _source_system, _source_object, _source_position, _batch_id, _event_time"
+    lineage = (
+        "_ingested_at, _source_system, _source_object, _source_position, _batch_id, _event_time"
+    )
     key = ", ".join(LINE_KEY)
     sales = con.execute(
         f"""SELECT {", ".join(f'"{f.name}"' for f in FIELDS)}, {lineage} FROM checked

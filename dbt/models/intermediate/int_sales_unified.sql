@@ -1,3 +1,4 @@
+{{ config(materialized='view') }}
 -- Batch and streaming lines as one set, labelled by the path that delivered them.
 -- Both land in the one Silver table (deduplicated there on the line key, latest
 -- precedence time winning), so the union is of disjoint parts; a line with any other

@@ -16,7 +16,7 @@ from duckdb import DuckDBPyConnection
 from salespipe.gold.extensions import load_delta
 
 
-class Plugin(BasePlugin):  # type: ignore[misc]
+class Plugin(BasePlugin):
     """Referenced from dbt/profiles.yml as ``salespipe.gold.duckdb_plugin``."""
 
     extension_directory: str

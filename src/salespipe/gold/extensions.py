@@ -13,7 +13,7 @@ def load_delta(conn: DuckDBPyConnection, extension_directory: str) -> None:
     The wheel's binary is copied into ``extension_directory`` once (it must match
     the DuckDB version, which is why duckdb is pinned to 1.5.5), then loaded.
     """
-    from duckdb_extensions import import_extension
+    from duckdb_extensions import import_extension  # type: ignore[import-untyped]
 
     Path(extension_directory).mkdir(parents=True, exist_ok=True)
     conn.execute("SET extension_directory = ?", [extension_directory])

@@ -94,8 +94,14 @@ def render_sources_yml() -> str:
         if not typed:
             reasons = ", ".join(_quote(r.value) for r in Reason)
             columns += [
-                (n, t, d, ["- not_null", f"- accepted_values: {{arguments: {{values: [{reasons}]}}}}"]
-                 if n == "_reason" else [])
+                (
+                    n,
+                    t,
+                    d,
+                    ["- not_null", f"- accepted_values: {{arguments: {{values: [{reasons}]}}}}"]
+                    if n == "_reason"
+                    else [],
+                )
                 for n, t, d in QUARANTINE_EXTRA
             ]
         columns += [(n, t, d, []) for n, t, d in LINEAGE]
@@ -109,7 +115,6 @@ def render_sources_yml() -> str:
                 out += ["            data_tests:", *(f"              {t}" for t in tests)]
     out.append("")
     return "\n".join(out)
-
 
 
 def main(argv: list[str]) -> int:
