@@ -1,6 +1,7 @@
 {#- SCD Type 2 versions from dated attribute observations (one row per key and day).
 
-    Consecutive observations with the same attribute hash are one version; a new hash
+    Consecutive observations with the same tracked values are one version (compared as
+    key_text; only version rows are hashed, into attribute_hash = attribute_hash(tracked)); a new hash
     opens a version on the day it was first seen, and closes the previous one that day
     (valid_to is exclusive). The first version of a key is valid from `scd2_start`, not
     from its first sighting: a late line dated earlier then falls into it instead of
@@ -13,7 +14,7 @@ with observed as (
         {{ natural_key }},
         {{ observed_on }} as observed_on,
         {{ tracked | join(',\n        ') }},
-        {{ attribute_hash(tracked) }} as attribute_hash
+        {{ key_text(tracked) }} as attribute_text
     from {{ observations }}
 
 ),
@@ -22,7 +23,7 @@ changes as (
 
     select
         *,
-        lag(attribute_hash) over (partition by {{ natural_key }} order by observed_on) as previous_hash
+        lag(attribute_text) over (partition by {{ natural_key }} order by observed_on) as previous_text
     from observed
 
 ),
@@ -31,7 +32,7 @@ starts as (
 
     select *
     from changes
-    where previous_hash is null or previous_hash <> attribute_hash
+    where previous_text is null or previous_text <> attribute_text
 
 ),
 
@@ -49,7 +50,7 @@ select
     {{ natural_key }},
     version_number,
     {{ tracked | join(',\n    ') }},
-    attribute_hash,
+    md5(attribute_text) as attribute_hash,
     observed_on as first_seen_on,
     case
         when version_number = 1 then cast('{{ var("scd2_start") }}' as date)

@@ -4,7 +4,6 @@
 with lines as (
 
     select
-        {{ surrogate_key(location) }} as store_id,
         {{ location | join(', ') }},
         market,
         region,
@@ -18,15 +17,16 @@ with lines as (
 
 daily as (
 
+    -- hash the location only after reducing to one row per store and day
     select
-        store_id,
+        {{ surrogate_key(location) }} as store_id,
         {{ location | join(', ') }},
         order_date as observed_on,
         market,
         region
     from lines
     qualify row_number() over (
-        partition by store_id, order_date
+        partition by {{ location | join(', ') }}, order_date
         order by _event_time desc, order_id desc, row_id desc
     ) = 1
 

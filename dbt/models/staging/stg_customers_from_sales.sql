@@ -15,25 +15,33 @@ with lines as (
 
 ),
 
-ranked as (
+latest as (
+
+    select customer_id, customer_name, segment
+    from lines
+    qualify row_number() over (
+        partition by customer_id
+        order by order_date desc, _event_time desc, order_id desc, row_id desc
+    ) = 1
+
+),
+
+span as (
 
     select
-        *,
-        row_number() over (
-            partition by customer_id
-            order by order_date desc, _event_time desc, order_id desc, row_id desc
-        ) as recency,
-        min(order_date) over (partition by customer_id) as first_order_date,
-        max(order_date) over (partition by customer_id) as last_order_date
+        customer_id,
+        min(order_date) as first_order_date,
+        max(order_date) as last_order_date
     from lines
+    group by customer_id
 
 )
 
 select
-    customer_id,
-    customer_name,
-    segment,
-    first_order_date,
-    last_order_date
-from ranked
-where recency = 1
+    latest.customer_id,
+    latest.customer_name,
+    latest.segment,
+    span.first_order_date,
+    span.last_order_date
+from latest
+join span on latest.customer_id = span.customer_id
