@@ -17,19 +17,12 @@ class Reason(StrEnum):
     """Stable reason codes: quarantine rows, status figures and alerts key on these."""
 
     MALFORMED_LINE = "malformed_line"
-    """Wrong field count, broken quoting or invalid encoding: the line has no fields."""
     MISSING_REQUIRED = "missing_required"
-    """A required field is absent or empty."""
     INVALID_NUMBER = "invalid_number"
-    """A numeric field holds something that is not a number."""
     OUT_OF_RANGE = "out_of_range"
-    """A number that does not fit its type (too large, or more decimals than kept)."""
     INVALID_DATE = "invalid_date"
-    """Not a date in an accepted format, or not a real calendar date."""
     AMBIGUOUS_DATE = "ambiguous_date"
-    """Day and month could be swapped and the file's convention does not settle it."""
     UNKNOWN_VALUE = "unknown_value"
-    """An enumerated field holds a value outside its canonical list."""
     SHIP_BEFORE_ORDER = "ship_before_order"
     NON_POSITIVE_QUANTITY = "non_positive_quantity"
     NEGATIVE_SALES = "negative_sales"
@@ -40,9 +33,28 @@ class FileReason(StrEnum):
     """Why a whole Bronze file was rejected; nothing of such a file reaches Silver."""
 
     MISSING_COLUMNS = "missing_columns"
-    """The header lacks one or more required columns."""
     UNREADABLE = "unreadable"
-    """The file has no header line, or cannot be decoded at all."""
+
+
+MEANING: dict[Reason | FileReason, str] = {
+    Reason.MALFORMED_LINE: "Wrong field count, broken quoting or invalid encoding: no fields.",
+    Reason.MISSING_REQUIRED: "A required field is absent or empty.",
+    Reason.INVALID_NUMBER: "A numeric field holds something that is not a number"
+    " (or a fraction where a count is due).",
+    Reason.OUT_OF_RANGE: "A number that does not fit its type: too large, or more than"
+    " 4 decimal places.",
+    Reason.INVALID_DATE: "Not a date in an accepted format, or not a real calendar date.",
+    Reason.AMBIGUOUS_DATE: "Day and month could be swapped and the file's own format does"
+    " not settle it.",
+    Reason.UNKNOWN_VALUE: "An enumerated field holds a value outside its canonical list.",
+    Reason.SHIP_BEFORE_ORDER: "The ship date is before the order date.",
+    Reason.NON_POSITIVE_QUANTITY: "The quantity is zero or negative.",
+    Reason.NEGATIVE_SALES: "The sales amount is negative.",
+    Reason.DISCOUNT_OUT_OF_RANGE: "The discount is outside [0, 1].",
+    FileReason.MISSING_COLUMNS: "The header lacks one or more required columns.",
+    FileReason.UNREADABLE: "No header line, or the header is not UTF-8.",
+}
+"""What each code means, for docs and messages; every code has an entry."""
 
 
 @dataclass(frozen=True)
@@ -88,7 +100,7 @@ class DateFormat:
 
     name: str
     shape: str
-    """Regular expression (full match) for values in this layout."""
+    """SQL LIKE pattern for values in this layout: cheaper than a regular expression."""
     strptime: str
     """C-style pattern (DuckDB ``strptime``)."""
     java: str
@@ -97,9 +109,9 @@ class DateFormat:
     """True where the first two parts are day and month in some order (not ISO)."""
 
 
-ISO_DATE = DateFormat("iso", r"[0-9]{4}-[0-9]{1,2}-[0-9]{1,2}", "%Y-%m-%d", "yyyy-M-d", False)
-DAY_FIRST = DateFormat("dmy", r"[0-9]{1,2}-[0-9]{1,2}-[0-9]{4}", "%d-%m-%Y", "d-M-yyyy", True)
-MONTH_FIRST = DateFormat("mdy", r"[0-9]{1,2}/[0-9]{1,2}/[0-9]{4}", "%m/%d/%Y", "M/d/yyyy", True)
+ISO_DATE = DateFormat("iso", "____-__-__", "%Y-%m-%d", "yyyy-MM-dd", False)
+DAY_FIRST = DateFormat("dmy", "__-__-____", "%d-%m-%Y", "dd-MM-yyyy", True)
+MONTH_FIRST = DateFormat("mdy", "__/__/____", "%m/%d/%Y", "MM/dd/yyyy", True)
 DATE_FORMATS: tuple[DateFormat, ...] = (ISO_DATE, DAY_FIRST, MONTH_FIRST)
 """yyyy-MM-dd is unambiguous. dd-MM-yyyy and MM/dd/yyyy differ only by separator, and
 exporters are known to swap conventions without changing separators, so a value in the

@@ -17,6 +17,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from functools import lru_cache
 from pathlib import Path
 
 from salespipe.contract.rules import DAY_FIRST, ISO_DATE, MONTH_FIRST, DateFormat
@@ -107,8 +108,12 @@ class GenerationReport:
 
 @dataclass
 class _Line:
-    values: dict[str, object]
-    """Canonical name -> typed value (date, int or e4 money int, or str)."""
+    text: dict[str, str]
+    """Canonical name -> rendered text, for every field but the two dates."""
+    order_date: date
+    ship_date: date | None
+    quantity: int
+    sales_e4: int
 
 
 class _Synth:
@@ -154,42 +159,43 @@ class _Synth:
         products = [self.products[pid] for pid in rng.sample(self.product_ids, rng.randint(1, 5))]
         if len(products) > 1 and rng.random() < 0.05:
             products.append(products[0])  # same product again, another quantity
+        head = {
+            "order_id": order_id,
+            "ship_mode": mode,
+            "customer_id": customer.customer_id,
+            "customer_name": customer.name,
+            "segment": customer.segment,
+            "city": location.city,
+            "state": location.state,
+            "country": location.country,
+            "postal_code": location.postal_code or "",
+            "market": location.market,
+            "region": location.region,
+            "order_priority": priority,
+        }
         for product in products:
             self.row_id += 1
             quantity = rng.randint(1, 9)
             discount = rng.choice(DISCOUNTS)
             sales = product.unit_price_e4 * quantity * (10000 - discount) // 10000
             margin = rng.randint(-4000, 4500)
-            yield _Line(
-                {
-                    "row_id": self.row_id,
-                    "order_id": order_id,
-                    "order_date": day,
-                    "ship_date": ship,
-                    "ship_mode": mode,
-                    "customer_id": customer.customer_id,
-                    "customer_name": customer.name,
-                    "segment": customer.segment,
-                    "city": location.city,
-                    "state": location.state,
-                    "country": location.country,
-                    "postal_code": location.postal_code,
-                    "market": location.market,
-                    "region": location.region,
-                    "product_id": product.product_id,
-                    "category": product.category,
-                    "sub_category": product.sub_category,
-                    "product_name": product.name,
-                    "sales": sales,
-                    "quantity": quantity,
-                    "discount": discount,
-                    "profit": sales * margin // 10000,
-                    "shipping_cost": sales * rng.randint(200, 1500) // 10000,
-                    "order_priority": priority,
-                }
+            text = dict(head)
+            text.update(
+                row_id=str(self.row_id),
+                product_id=product.product_id,
+                category=product.category,
+                sub_category=product.sub_category,
+                product_name=product.name,
+                sales=_money(sales),
+                quantity=str(quantity),
+                discount=_money(discount),
+                profit=_money(sales * margin // 10000),
+                shipping_cost=_money(sales * rng.randint(200, 1500) // 10000),
             )
+            yield _Line(text, day, ship, quantity, sales)
 
 
+@lru_cache(maxsize=8192)
 def _format_date(value: date, fmt: DateFormat) -> str:
     if fmt is ISO_DATE:
         return value.isoformat()
@@ -198,21 +204,11 @@ def _format_date(value: date, fmt: DateFormat) -> str:
     return f"{value.month:02d}/{value.day:02d}/{value.year}"
 
 
-_MONEY = ("sales", "profit", "shipping_cost", "discount")
-
-
 def _render(line: _Line, fmt: DateFormat) -> dict[str, str]:
-    out: dict[str, str] = {}
-    for name, value in line.values.items():
-        if value is None:
-            out[name] = ""
-        elif isinstance(value, date):
-            out[name] = _format_date(value, fmt)
-        elif name in _MONEY:
-            out[name] = _money(int(value))  # type: ignore[call-overload]
-        else:
-            out[name] = str(value)
-    return out
+    row = dict(line.text)
+    row["order_date"] = _format_date(line.order_date, fmt)
+    row["ship_date"] = _format_date(line.ship_date, fmt) if line.ship_date else ""
+    return row
 
 
 def _other_convention(value: date, fmt: DateFormat) -> str:
@@ -235,7 +231,7 @@ class _Defects:
         elif kind == "invalid_date":
             row["order_date"] = rng.choice(("2024-02-30", "31/31/2024", "yesterday", "2023-13-01"))
         elif kind == "ambiguous_date":
-            row["order_date"] = _other_convention(line.values["order_date"], fmt)  # type: ignore[arg-type]
+            row["order_date"] = _other_convention(line.order_date, fmt)
             row["ship_date"] = ""
         elif kind == "negative_quantity":
             row["quantity"] = str(-rng.randint(1, 5))
@@ -243,10 +239,67 @@ class _Defects:
             row["discount"] = rng.choice(("1.5", "2", "15"))
 
 
-def _pick_formats(index: int) -> tuple[DateFormat, bool]:
-    """Date convention and header style of drop ``index``: exporters differ."""
+class _Lines:
+    """Draws the next rendered line of a drop: a new line, or a defect of some kind."""
+
+    RECENT = 5000
+    """Clean lines remembered for re-deliveries and corrections."""
+
+    def __init__(self, rng: random.Random, rows: int, defect_rate: float) -> None:
+        self.rng = rng
+        self.rows = rows
+        self.defect_rate = defect_rate
+        self.synth = _Synth(rng, rows)
+        self.defects = _Defects(rng)
+        self.recent: list[_Line] = []
+        self.pending: Iterator[_Line] = iter(())
+        self.span = (END - START).days
+
+    def next(self, written: int, fmt: DateFormat) -> tuple[dict[str, str], str | None]:
+        """The next line rendered in ``fmt``, and its defect kind (None when clean)."""
+        rng = self.rng
+        kind = rng.choice(DEFECTS) if rng.random() < self.defect_rate else None
+        if kind in ("duplicate", "correction"):
+            if self.recent:
+                return self._again(kind, fmt), kind
+            kind = None
+        line = next(self.pending, None)
+        if line is None:
+            day = START + timedelta(days=min(self.span, self.span * written // self.rows))
+            self.pending = self.synth.order(day)
+            line = next(self.pending)
+        row = _render(line, fmt)
+        if kind:
+            self.defects.apply(kind, row, line, fmt)
+        elif len(self.recent) < self.RECENT:
+            self.recent.append(line)
+        else:
+            self.recent[rng.randrange(self.RECENT)] = line
+        return row, kind
+
+    def _again(self, kind: str, fmt: DateFormat) -> dict[str, str]:
+        """A line sent before: identical (re-delivery) or with a new quantity."""
+        old = self.rng.choice(self.recent)
+        row = _render(old, fmt)
+        if kind == "correction":
+            quantity = old.quantity + self.rng.randint(1, 3)
+            row["quantity"] = str(quantity)
+            row["sales"] = _money(old.sales_e4 // old.quantity * quantity)
+        return row
+
+
+def _header(rng: random.Random, index: int) -> tuple[list[str], list[str], DateFormat]:
+    """Drop ``index``'s canonical column order, its header line and date format:
+    exporters differ in case, order, extra columns and date conventions."""
     fmt = (ISO_DATE, DAY_FIRST, MONTH_FIRST)[index % 3]
-    return fmt, index % 2 == 0
+    title = index % 2 == 0
+    columns = field_names()
+    if index % 4 == 3:
+        rng.shuffle(columns)
+    header = [title_case(c) if title else c for c in columns]
+    if index % 5 == 4:
+        header.append("Export Batch" if title else "export_batch")
+    return columns, header, fmt
 
 
 def generate(
@@ -254,6 +307,7 @@ def generate(
     seed: int,
     out_dir: Path,
     defect_rate: float = 0.02,
+    *,
     files: int | None = None,
     events: int = 0,
     progress: Callable[[int], None] | None = None,
@@ -268,103 +322,48 @@ def generate(
         raise ValueError("defect rate must be within [0, 1]")
     out_dir.mkdir(parents=True, exist_ok=True)
     rng = random.Random(seed)
-    synth = _Synth(rng, rows)
-    defects = _Defects(rng)
+    lines = _Lines(rng, rows, defect_rate)
     n_files = files or max(2, min(50, rows // 200_000 + 1))
     report = GenerationReport(str(out_dir))
-    span = (END - START).days
     per_file = -(-rows // n_files)
     written = 0
-    recent: list[tuple[_Line, dict[str, str]]] = []
-    pending: Iterator[_Line] = iter(())
-    names = field_names()
     for index in range(n_files):
-        fmt, title = _pick_formats(index)
-        columns = list(names)
-        if index % 4 == 3:
-            rng.shuffle(columns)
-        headers = [title_case(c) if title else c for c in columns]
-        extra = index % 5 == 4
-        if extra:
-            headers.append("Export Batch" if title else "export_batch")
+        columns, header, fmt = _header(rng, index)
+        extra = [f"B{index:04d}"] if len(header) > len(columns) else []
         path = out_dir / f"sales_{seed}_{index + 1:03d}.csv"
         target = min(rows, written + per_file)
         with path.open("w", newline="", encoding="utf-8") as handle:
             writer = csv.writer(handle, lineterminator="\n")
-            writer.writerow(headers)
-            batch: list[list[str]] = []
+            writer.writerow(header)
             while written < target:
-                kind = rng.choice(DEFECTS) if rng.random() < defect_rate else None
-                if kind in ("duplicate", "correction") and recent:
-                    old_line, old_row = rng.choice(recent)
-                    row = dict(old_row)
-                    if kind == "correction":
-                        quantity = int(old_line.values["quantity"]) + rng.randint(1, 3)  # type: ignore[call-overload]
-                        unit = int(old_line.values["sales"]) // int(old_line.values["quantity"])  # type: ignore[call-overload]
-                        row["quantity"] = str(quantity)
-                        row["sales"] = _money(unit * quantity)
-                    for name in ("order_date", "ship_date"):
-                        value = old_line.values[name]
-                        row[name] = _format_date(value, fmt) if isinstance(value, date) else ""
-                else:
-                    if kind in ("duplicate", "correction"):
-                        kind = None
-                    line = next(pending, None)
-                    if line is None:
-                        day = START + timedelta(days=min(span, span * written // rows))
-                        pending = synth.order(day)
-                        line = next(pending)
-                    row = _render(line, fmt)
+                chunk = []
+                for _ in range(min(10_000, target - written)):
+                    row, kind = lines.next(written, fmt)
+                    values = [row[c] for c in columns] + extra
+                    if kind == "malformed_line":
+                        values = values[:-3]  # a truncated export line: too few fields
                     if kind:
-                        defects.apply(kind, row, line, fmt)
-                    elif len(recent) < 5000:
-                        recent.append((line, row))
-                    else:
-                        recent[rng.randrange(5000)] = (line, row)
-                values = [row[c] for c in columns]
-                if extra:
-                    values.append(f"B{index:04d}")
-                if kind == "malformed_line":
-                    values = values[:-3]  # a truncated export line: too few fields
-                if kind:
-                    report.defects[kind] += 1
-                batch.append(values)
-                written += 1
-                if len(batch) >= 10_000:
-                    writer.writerows(batch)
-                    batch.clear()
-                    if progress:
-                        progress(10_000)
-            writer.writerows(batch)
-            if progress:
-                progress(len(batch))
+                        report.defects[kind] += 1
+                    chunk.append(values)
+                    written += 1
+                writer.writerows(chunk)
+                if progress:
+                    progress(len(chunk))
         report.files.append(str(path))
     report.lines = written
     if events:
-        report.events = _write_events(
-            out_dir / "events" / f"sales_events_{seed}.jsonl",
-            synth,
-            rng,
-            events,
-            defect_rate,
-            report.defects,
-        )
+        path = out_dir / "events" / f"sales_events_{seed}.jsonl"
+        report.events = _write_events(path, lines, events, report.defects)
     (out_dir / "manifest.json").write_text(json.dumps(report.to_dict(), indent=2) + "\n")
     return report
 
 
-def _write_events(
-    path: Path,
-    synth: _Synth,
-    rng: random.Random,
-    count: int,
-    defect_rate: float,
-    defects: Counter[str],
-) -> int:
+def _write_events(path: Path, lines: _Lines, count: int, defects: Counter[str]) -> int:
     """Sales events: the canonical fields (ISO dates, decimals as strings) plus
     ``event_id`` and ``event_time``; re-deliveries repeat an event_id, corrections
     repeat a line key with a later ``event_time``."""
     path.parent.mkdir(parents=True, exist_ok=True)
+    synth, rng, defect_rate = lines.synth, lines.rng, lines.defect_rate
     base = datetime(2025, 1, 1, tzinfo=UTC)
     sent: list[dict[str, object]] = []
     with path.open("w", encoding="utf-8") as handle:
@@ -385,8 +384,8 @@ def _write_events(
                 else:
                     line = next(synth.order(END + timedelta(days=1 + n // 1000)))
                     event = dict(_render(line, ISO_DATE))
-                    event["row_id"] = int(line.values["row_id"])  # type: ignore[call-overload]
-                    event["quantity"] = int(line.values["quantity"])  # type: ignore[call-overload]
+                    event["row_id"] = int(line.text["row_id"])
+                    event["quantity"] = line.quantity
                     for name in ("ship_date", "postal_code"):
                         if event[name] == "":
                             event[name] = None

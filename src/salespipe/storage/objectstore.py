@@ -88,7 +88,8 @@ class ObjectStore:
 
     def exists(self, key: str) -> bool:
         """True when an object (or, locally, a directory) is stored at ``key``."""
-        return self.fs.get_file_info(self._path(key)).type != pafs.FileType.NotFound
+        found: bool = self.fs.get_file_info(self._path(key)).type != pafs.FileType.NotFound
+        return found
 
     def info(self, key: str) -> ObjectInfo:
         """Size and modification time of the object at ``key``."""

@@ -1,0 +1,1 @@
+"""Bronze: raw files exactly as they arrived, date-partitioned and never modified."""

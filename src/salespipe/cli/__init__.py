@@ -1,0 +1,1 @@
+"""Thin command-line entry points: parse flags, call the package, render results."""

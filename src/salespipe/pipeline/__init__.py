@@ -1,0 +1,1 @@
+"""The steps in order, and the figures each layer reports."""

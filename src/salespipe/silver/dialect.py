@@ -1,0 +1,58 @@
+"""The few SQL spellings in which engines differ; everything else in the plan is shared.
+
+The Silver plan is written in the SQL that DuckDB and Spark SQL read alike (CASE,
+TRY_CAST, LIKE, substr, comparisons). Where they differ, the plan asks the dialect.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from salespipe.contract.rules import DateFormat
+
+
+def quote_literal(text: str) -> str:
+    """A SQL string literal; both engines double single quotes."""
+    return "'" + text.replace("'", "''") + "'"
+
+
+class Dialect(Protocol):
+    """How one engine spells the non-portable parts of the Silver plan."""
+
+    name: str
+
+    def parse_date(self, expr: str, fmt: DateFormat) -> str:
+        """``expr`` read as a DATE in ``fmt``; NULL when it is not a real date."""
+        ...
+
+    def non_null_list(self, items: list[str]) -> str:
+        """An array of the non-NULL values among ``items``, in order."""
+        ...
+
+
+class DuckDBDialect:
+    """DuckDB 1.5."""
+
+    name = "duckdb"
+
+    def parse_date(self, expr: str, fmt: DateFormat) -> str:
+        return f"CAST(try_strptime({expr}, {quote_literal(fmt.strptime)}) AS DATE)"
+
+    def non_null_list(self, items: list[str]) -> str:
+        return f"list_filter([{', '.join(items)}], x -> x IS NOT NULL)"
+
+
+class SparkDialect:
+    """Spark SQL 4 (ANSI mode): rendered here so both engines share one plan."""
+
+    name = "spark"
+
+    def parse_date(self, expr: str, fmt: DateFormat) -> str:
+        return f"CAST(try_to_timestamp({expr}, {quote_literal(fmt.java)}) AS DATE)"
+
+    def non_null_list(self, items: list[str]) -> str:
+        return f"filter(array({', '.join(items)}), x -> x IS NOT NULL)"
+
+
+DUCKDB = DuckDBDialect()
+SPARK = SparkDialect()

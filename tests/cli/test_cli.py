@@ -1,0 +1,64 @@
+"""The command line: the main job, machine-readable status, one-line errors."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from salespipe.cli.app import EXIT_REJECTED, app
+from tests.support import csv_text, line
+
+runner = CliRunner()
+
+
+def test_run_prints_layers_and_status_json_has_the_documented_shape(tmp_path: Path) -> None:
+    data = str(tmp_path / "data")
+    result = runner.invoke(app, ["run", "--rows", "3000", "--data-dir", data])
+    assert result.exit_code == 0, result.output
+    assert "silver" in result.output and "quarantine by reason" in result.output
+
+    status = runner.invoke(app, ["status", "--data-dir", data, "--json"])
+    figures = json.loads(status.stdout)
+    assert set(figures) >= {"bronze", "silver", "quarantine"}
+    assert set(figures["bronze"]) >= {"files", "rejected_files", "rows"}
+    assert set(figures["silver"]) >= {"rows", "version", "sales_total"}
+    assert isinstance(figures["silver"]["sales_total"], str)
+    assert figures["bronze"]["rows"] == 3000
+    assert sum(figures["quarantine"]["by_reason"].values()) == figures["quarantine"]["rows"]
+
+
+def test_a_rejected_file_is_one_error_line_and_a_distinct_exit_code(tmp_path: Path) -> None:
+    data = str(tmp_path / "data")
+    bad = tmp_path / "bad.csv"
+    bad.write_text(csv_text([line(1)], ["row_id", "order_id"]))
+    assert runner.invoke(app, ["ingest", str(bad), "--data-dir", data]).exit_code == 0
+    result = runner.invoke(app, ["silver", "--data-dir", data])
+    assert result.exit_code == EXIT_REJECTED
+    (error,) = [x for x in result.stderr.splitlines() if x.startswith("error:")]
+    assert "bad." in error and "line 1" in error and "missing_columns" in error
+
+
+def test_a_missing_input_fails_with_one_line_naming_it(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "salespipe.cli.app",
+            "ingest",
+            str(tmp_path / "nope.csv"),
+            "--data-dir",
+            str(tmp_path / "d"),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 1
+    assert (
+        result.stderr.strip().splitlines()[-1]
+        == f"error: {tmp_path / 'nope.csv'}: no such file or directory"
+    )
