@@ -93,3 +93,15 @@ def test_scd2_dimensions_hold_the_generated_attribute_changes(
     assert renamed and renamed[0] > 0
     assert moved and moved[0] > 0
     assert pit and pit[0] > 0  # facts before a change keep the old version's key
+
+
+def test_source_columns_match_the_silver_tables() -> None:
+    """The generated dbt sources list exactly the columns Silver writes, in order."""
+    import yaml
+
+    from salespipe.silver.tables import QUARANTINE_SCHEMA, SALES_SCHEMA
+
+    doc = yaml.safe_load(render_sources_yml())
+    tables = {t["name"]: [c["name"] for c in t["columns"]] for t in doc["sources"][0]["tables"]}
+    assert tables["sales"] == SALES_SCHEMA.names
+    assert tables["sales_quarantine"] == QUARANTINE_SCHEMA.names

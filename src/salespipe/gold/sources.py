@@ -23,7 +23,8 @@ LINEAGE: tuple[tuple[str, str, str], ...] = (
     ("_batch_id", "VARCHAR", "Silver run that wrote the line."),
     ("_event_time", "TIMESTAMPTZ", "Precedence time: the latest version of a line wins."),
 )
-"""Silver's lineage columns, as the Silver contract lists them."""
+"""Silver's lineage columns (``salespipe.silver.tables.LINEAGE_FIELDS``; Gold may not
+import Silver, so a test keeps the two lists equal)."""
 
 SOURCES_YML = Path("models/staging/_silver__sources.yml")
 """Where the generated file lives, relative to the dbt project."""
@@ -39,6 +40,7 @@ QUARANTINE_EXTRA: tuple[tuple[str, str, str], ...] = (
     ("_field", "VARCHAR", "Field of the primary reason."),
     ("_value", "VARCHAR", "Offending raw value."),
     ("_raw_line", "VARCHAR", "The raw source line, when it could not be split."),
+    ("_detail", "VARCHAR", "The parser's message, for malformed lines."),
 )
 
 
