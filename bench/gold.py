@@ -125,11 +125,12 @@ def _add_new_lines(data_dir: Path, fraction: float) -> int:
     count = max(1, int(table.num_rows * fraction))
     sample = table.slice(table.num_rows - count, count).to_pylist()
     later = datetime(2026, 1, 1, tzinfo=UTC)
+    batch = f"bench-incremental-{time.time_ns()}"
     for n, row in enumerate(sample):
         row["order_id"] = f"INC-{row['order_id']}"
         row["_ingested_at"] = later
         row["_event_time"] = later + timedelta(microseconds=n)
-        row["_batch_id"] = "bench-incremental"
+        row["_batch_id"] = batch
     new = pa.Table.from_pylist(sample, schema=table.schema)
     (
         DeltaTable(uri)

@@ -18,7 +18,9 @@ def measured(step: str, *args: str) -> dict[str, Any]:
     """Run ``python -m bench.measure STEP ARGS`` and return its figures."""
     out = subprocess.run(
         [sys.executable, "-m", "bench.measure", step, *args],
-        check=True, capture_output=True, text=True,
+        check=True,
+        capture_output=True,
+        text=True,
     )
     result: dict[str, Any] = json.loads(out.stdout.strip().splitlines()[-1])
     return result
@@ -46,8 +48,9 @@ def _reference(files_json: str, out: str) -> dict[str, Any]:
 
     defaults = Settings()
     files = json.loads(files_json)
-    con = duckdb.connect(config={"memory_limit": defaults.memory_limit,
-                                 "threads": defaults.threads})
+    con = duckdb.connect(
+        config={"memory_limit": defaults.memory_limit, "threads": defaults.threads}
+    )
     con.execute("SET enable_progress_bar = false")
     started = time.perf_counter()
     con.execute(
@@ -56,8 +59,10 @@ def _reference(files_json: str, out: str) -> dict[str, Any]:
         f" (PARTITION BY order_id, row_id) = 1) TO '{out}' (FORMAT parquet)"
     )
     seconds = time.perf_counter() - started
-    lines = con.execute(f"SELECT count(*) FROM read_csv({files!r}, all_varchar=true,"
-                        " union_by_name=true, ignore_errors=true)").fetchall()[0][0]
+    lines = con.execute(
+        f"SELECT count(*) FROM read_csv({files!r}, all_varchar=true,"
+        " union_by_name=true, ignore_errors=true)"
+    ).fetchall()[0][0]
     return {"seconds": seconds, "lines": int(lines)}
 
 

@@ -52,7 +52,7 @@ def _replicate(files: list[Path], copies: int, folder: Path, tag: str) -> list[P
             header = source.open(encoding="utf-8").readline().strip().split(",")
             order = next(h for h in header if h in ("Order ID", "order_id"))
             con.execute(
-                f"COPY (SELECT * REPLACE (\"{order}\" || '-{tag}{copy}' AS \"{order}\")"
+                f'COPY (SELECT * REPLACE ("{order}" || \'-{tag}{copy}\' AS "{order}")'
                 f" FROM read_csv('{source}', all_varchar=true, header=true,"
                 f" ignore_errors=true)) TO '{target}' (HEADER, DELIMITER ',')"
             )
@@ -76,8 +76,9 @@ def bench_size(size: int, work: Path) -> dict[str, Any]:
     ingest(settings, files)
     full = measured("silver", str(data))
     again = measured("silver", str(data))
-    reference = measured("reference", json.dumps([str(f) for f in files]),
-                         str(work / f"reference-{size}.parquet"))
+    reference = measured(
+        "reference", json.dumps([str(f) for f in files]), str(work / f"reference-{size}.parquet")
+    )
     figures: dict[str, Any] = {
         "size": size,
         "lines": lines,
@@ -102,17 +103,32 @@ def bench_size(size: int, work: Path) -> dict[str, Any]:
 
 def report(results: list[dict[str, Any]]) -> None:
     table = Table(title="Silver batch (embedded: DuckDB + delta-rs)", title_justify="left")
-    for column in ("lines", "silver rows/s", "silver peak RSS", "reference rows/s",
-                   "ratio", "reference RSS", "no-new-files run", "incremental 1%"):
+    for column in (
+        "lines",
+        "silver rows/s",
+        "silver peak RSS",
+        "reference rows/s",
+        "ratio",
+        "reference RSS",
+        "no-new-files run",
+        "incremental 1%",
+    ):
         table.add_column(column, justify="right")
     for r in results:
-        inc = (f"{r['incremental_seconds']:.2f} s ({r['incremental_fraction']:.1%})"
-               if "incremental_seconds" in r else "-")
+        inc = (
+            f"{r['incremental_seconds']:.2f} s ({r['incremental_fraction']:.1%})"
+            if "incremental_seconds" in r
+            else "-"
+        )
         table.add_row(
-            f"{r['lines']:,}", f"{r['silver_rows_per_s']:,.0f}",
-            f"{r['silver_peak_rss_mb']:,.0f} MB", f"{r['reference_rows_per_s']:,.0f}",
-            f"{r['ratio']:.0%}", f"{r['reference_peak_rss_mb']:,.0f} MB",
-            f"{r['no_new_files_seconds']:.2f} s", inc,
+            f"{r['lines']:,}",
+            f"{r['silver_rows_per_s']:,.0f}",
+            f"{r['silver_peak_rss_mb']:,.0f} MB",
+            f"{r['reference_rows_per_s']:,.0f}",
+            f"{r['ratio']:.0%}",
+            f"{r['reference_peak_rss_mb']:,.0f} MB",
+            f"{r['no_new_files_seconds']:.2f} s",
+            inc,
         )
     console.print(table)
 

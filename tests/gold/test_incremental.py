@@ -19,7 +19,8 @@ from .conftest import copy_data_dir
 from .silver_fixture import SALES_SCHEMA
 
 LATER = datetime(2025, 7, 1, tzinfo=UTC)
-SENTINEL = "untouched-since-full-build"
+SENTINEL = "1999-09-09 09:09:09+00"
+"""An _event_time no line has: rows still carrying it were not rewritten."""
 
 
 def _rows(con: duckdb.DuckDBPyConnection, sql: str) -> set[tuple[object, ...]]:
@@ -66,7 +67,7 @@ def incremental(silver_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> d
     ).fetchone()
     assert split is not None, "the generated data has no product with a movable version"
     split_id, split_old_key, split_from = split
-    con.execute(f"UPDATE gold.fact_sales SET _batch_id = '{SENTINEL}'")
+    con.execute(f"UPDATE gold.fact_sales SET _event_time = TIMESTAMPTZ '{SENTINEL}'")
     con.close()
 
     def pick(keys: list[tuple[str, int]]) -> pa.Table:
@@ -124,6 +125,10 @@ def incremental(silver_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> d
     changes = [*new, fix, rename, late]
     for row in changes:
         row["_ingested_at"], row["_batch_id"] = LATER, "b2"
+    for row in new:
+        # same second as the first run (Silver stamps to the second): only the unseen
+        # batch id tells these lines are new
+        row["_ingested_at"] = silver["_ingested_at"][0].as_py()
     batch = pa.Table.from_pylist(changes, schema=SALES_SCHEMA)
     (
         DeltaTable(silver_uri)
@@ -139,12 +144,14 @@ def incremental(silver_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> d
         "second": second,
         "silver_rows": DeltaTable(silver_uri).to_pyarrow_table().num_rows,
         "rewritten": _rows(
-            con, f"SELECT order_id, row_id FROM gold.fact_sales WHERE _batch_id <> '{SENTINEL}'"
+            con,
+            "SELECT order_id, row_id FROM gold.fact_sales"
+            f" WHERE _event_time <> TIMESTAMPTZ '{SENTINEL}'",
         ),
         "old_split_facts": _rows(
             con,
             "SELECT order_id, row_id FROM gold.fact_sales"
-            f" WHERE _batch_id = '{SENTINEL}' AND product_key = '{split_old_key}'",
+            f" WHERE _event_time = TIMESTAMPTZ '{SENTINEL}' AND product_key = '{split_old_key}'",
         ),
         "expected": {(r["order_id"], r["row_id"]) for r in changes},
         "split_id": split_id,

@@ -14,9 +14,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import SeaweedS3
 from stream_support import TOPIC, assert_exactly_once, landed, produce_scenario
 
+from conftest import SeaweedS3
 from salespipe.dev.kafka import TansuBroker, create_topic, free_port
 from salespipe.storage import ObjectStore
 from salespipe.streaming.sink import BronzeSink, SinkConfig

@@ -14,8 +14,9 @@
 -- store versions valid on the order date, not the current ones.
 --
 -- Incremental runs merge (on the line key) only:
---   * lines Silver wrote after the last run (_ingested_at past the fact's watermark:
---     new lines and corrected ones, which Silver re-stamps), and
+--   * lines Silver wrote after the last run: _ingested_at past the fact's watermark,
+--     or a Silver run (_batch_id) the fact has not seen (two runs can share a
+--     timestamp: Silver stamps to the second). Corrections are re-stamped by Silver.
 --   * existing facts whose dimension version no longer covers their order date (a
 --     late observation split a version), so no fact keeps a stale key.
 with
@@ -24,6 +25,12 @@ with
 watermark as (
 
     select max(_ingested_at) as last_ingested_at from {{ this }}
+
+),
+
+seen_batches as (
+
+    select distinct _batch_id from {{ this }}
 
 ),
 
@@ -41,21 +48,26 @@ stale as (
 
 ),
 
-changed as (
+changed_keys as (
 
-    select u.*
+    select u.order_id, u.row_id
     from {{ ref('int_sales_unified') }} as u
     cross join watermark
     where u._ingested_at > watermark.last_ingested_at
         or watermark.last_ingested_at is null
+        or u._batch_id not in (select _batch_id from seen_batches)
 
-    union all
+    union
+
+    select order_id, row_id from stale
+
+),
+
+changed as (
 
     select u.*
     from {{ ref('int_sales_unified') }} as u
-    join stale on u.order_id = stale.order_id and u.row_id = stale.row_id
-    cross join watermark
-    where u._ingested_at <= watermark.last_ingested_at
+    join changed_keys as k on u.order_id = k.order_id and u.row_id = k.row_id
 
 ),
 {% endif %}
