@@ -127,18 +127,21 @@ def _add_new_lines(data_dir: Path, fraction: float) -> int:
     later = datetime(2026, 1, 1, tzinfo=UTC)
     batch = f"bench-incremental-{time.time_ns()}"
     for n, row in enumerate(sample):
-        row["order_id"] = f"INC-{row['order_id']}"
+        row["order_id"] = f"{batch}-{row['order_id']}"
         row["_ingested_at"] = later
         row["_event_time"] = later + timedelta(microseconds=n)
         row["_batch_id"] = batch
     new = pa.Table.from_pylist(sample, schema=table.schema)
-    (
+    metrics = (
         DeltaTable(uri)
         .merge(new, "t.order_id = s.order_id AND t.row_id = s.row_id", "s", "t")
         .when_not_matched_insert_all()
         .execute()
     )
-    return count
+    inserted = int(metrics["num_target_rows_inserted"])
+    if inserted != count:
+        raise SystemExit(f"expected {count} new Silver lines, merged {inserted}")
+    return inserted
 
 
 def _table(
