@@ -11,8 +11,16 @@ from typing import Annotated
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from salespipe.cli.render import console, errors, print_json, silver_summary, status_tables
+from salespipe.cli.render import (
+    console,
+    errors,
+    gold_summary,
+    print_json,
+    silver_summary,
+    status_tables,
+)
 from salespipe.generate import generate as generate_data
+from salespipe.gold.runner import GoldError, build_gold
 from salespipe.pipeline.run import ingest as ingest_files
 from salespipe.pipeline.run import run_all
 from salespipe.pipeline.status import layer_status
@@ -123,6 +131,21 @@ def silver(data_dir: DataDir = None) -> None:
 
 
 @app.command()
+def gold(
+    data_dir: DataDir = None,
+    full_refresh: Annotated[bool, typer.Option(help="Rebuild every model from Silver.")] = False,
+) -> None:
+    """Build the Gold star schema (dbt on the embedded DuckDB) and run its tests."""
+    try:
+        result = build_gold(Settings.from_env(data_dir), full_refresh=full_refresh)
+    except GoldError as exc:
+        fail(str(exc), 2)
+    gold_summary(result)
+    if not result.success:
+        raise typer.Exit(1)
+
+
+@app.command()
 def status(
     data_dir: DataDir = None,
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
@@ -143,16 +166,21 @@ def run(
     data_dir: DataDir = None,
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
 ) -> None:
-    """The main job: generate sample data, land it, refine it, print every layer."""
+    """The main job: generate sample data, land it, refine it, model Gold, print every
+    layer."""
     settings = Settings.from_env(data_dir)
     with progress_bars() as bars:
         report = run_all(settings, rows, seed, defect_rate, reporter(bars))
     if as_json:
         print_json(report.status)
-        return
-    if report.silver:
-        silver_summary(report.silver)
-    status_tables(report.status)
+    else:
+        if report.silver:
+            silver_summary(report.silver)
+        if report.gold:
+            gold_summary(report.gold)
+        status_tables(report.status)
+    if report.gold and not report.gold.success:
+        raise typer.Exit(1)
 
 
 # --- streaming -------------------------------------------------------------------

@@ -8,6 +8,7 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
+from salespipe.gold.runner import GoldResult
 from salespipe.silver.batch import SilverResult
 
 console = Console()
@@ -40,8 +41,10 @@ def status_tables(status: dict[str, Any]) -> None:
         f"version {silver['version']}, {silver['superseded']:,} superseded lines",
     )
     layers.add_row("quarantine", "", f"{quarantine['rows']:,}", quarantine["sales_total"], "")
-    for name, gold in (status.get("gold") or {}).get("dims", {}).items():
-        layers.add_row(f"gold {name}", "", f"{gold:,}", "", "")
+    gold = status.get("gold") or {}
+    if gold.get("fact_rows"):
+        dims = ", ".join(f"{name} {rows:,}" for name, rows in gold["dims"].items())
+        layers.add_row("gold", "", f"{gold['fact_rows']:,}", gold["sales_total"], dims)
     console.print(layers)
     if quarantine["by_reason"]:
         reasons = Table(title="quarantine by reason", title_justify="left")
@@ -68,3 +71,11 @@ def silver_summary(result: SilverResult) -> None:
     for entry in result.files:
         if entry.error:
             errors.print(f"error: {entry.error}", markup=False, highlight=False, soft_wrap=True)
+
+
+def gold_summary(result: GoldResult) -> None:
+    """The dbt build in one line, then one line per failing model or test."""
+    head, *failures = result.summary().splitlines()
+    console.print(head, highlight=False)
+    for line in failures:
+        errors.print(f"error: {line.strip()}", markup=False, highlight=False, soft_wrap=True)

@@ -10,6 +10,7 @@ from typing import Any
 
 from salespipe.bronze.ingest import Landing, expand_inputs, land
 from salespipe.generate import GenerationReport, generate
+from salespipe.gold.runner import GoldResult, build_gold
 from salespipe.pipeline.status import layer_status
 from salespipe.settings import Settings
 from salespipe.silver.batch import SilverResult, run_silver
@@ -25,6 +26,7 @@ class RunReport:
     generation: GenerationReport
     landings: list[Landing] = field(default_factory=list)
     silver: SilverResult | None = None
+    gold: GoldResult | None = None
     status: dict[str, Any] = field(default_factory=dict)
 
 
@@ -50,7 +52,8 @@ def run_all(
     defect_rate: float = 0.02,
     progress: Progress | None = None,
 ) -> RunReport:
-    """Generate sample drops, land them, refine them into Silver, report every layer.
+    """Generate sample drops, land them, refine them into Silver, model Gold, report
+    every layer.
 
     Samples go under ``<data_dir>/samples/seed=<seed>`` when the data dir is local
     (so they can be looked at), else to a temporary folder.
@@ -68,5 +71,10 @@ def run_all(
         report = RunReport(generate(rows, seed, out, defect_rate, progress=generated))
         report.landings = ingest(settings, [Path(f) for f in report.generation.files], progress)
     report.silver = run_silver(settings, progress)
+    if progress:
+        progress("gold", 0, 1)
+    report.gold = build_gold(settings)
+    if progress:
+        progress("gold", 1, 1)
     report.status = layer_status(settings)
     return report

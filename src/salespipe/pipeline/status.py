@@ -13,6 +13,7 @@ import duckdb
 
 from salespipe.bronze.events import streaming_status
 from salespipe.bronze.layout import batch_files
+from salespipe.gold.runner import gold_status
 from salespipe.settings import Settings
 from salespipe.silver.batch import open_table
 from salespipe.silver.ledger import read_ledger
@@ -74,5 +75,6 @@ def layer_status(settings: Settings) -> dict[str, Any]:
             "by_reason": by_reason,
             "sales_total": _money(quarantine_total),
         },
+        "gold": gold_status(settings),
         "streaming": streaming_status(settings.bronze, settings.topic),
     }

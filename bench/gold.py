@@ -1,0 +1,250 @@
+"""Benchmark Gold: a full ``dbt build`` on N Silver lines (wall time, peak RSS), the
+incremental rebuild after 1% new lines as a fraction of the full build, and the fixed
+per-call overhead of dbt (start-up, parse with and without partial parsing, and with
+the manifest kept in-process).
+
+Each measured step runs in a fresh child process so its peak RSS is its own
+(``ru_maxrss`` of the waited child) and start-up costs are not hidden by warm imports.
+
+    python -m bench.gold --rows 1000000
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _child(step: str, data_dir: str) -> dict[str, Any]:
+    """Run ``step`` in a new interpreter; its JSON answer plus wall time and peak RSS."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    started = time.perf_counter()
+    out = subprocess.run(
+        [sys.executable, "-m", "bench.gold", "--child", step, "--data-dir", data_dir],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    wall = time.perf_counter() - started
+    if out.returncode != 0:
+        raise SystemExit(f"{step} failed:\n{out.stdout[-3000:]}\n{out.stderr[-3000:]}")
+    peak_kib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    answer: dict[str, Any] = json.loads(out.stdout.strip().splitlines()[-1])
+    answer["wall_s"] = wall
+    # ru_maxrss of children is the max over all waited children: only trust it when
+    # it grew, else report the child's own figure.
+    answer["peak_rss_mib"] = (
+        max(peak_kib, before) / 1024 if peak_kib > before else answer.get("self_rss_mib", 0.0)
+    )
+    return answer
+
+
+def _run_child(step: str, data_dir: str) -> dict[str, Any]:
+    """Inside the child: one measured step."""
+    started = time.perf_counter()
+    from salespipe.gold import build_gold, gold_status, run_dbt
+    from salespipe.settings import Settings
+
+    imported = time.perf_counter()
+    settings = Settings(data_dir=data_dir)
+    answer: dict[str, Any] = {"import_s": imported - started}
+    if step in ("build", "incremental"):
+        result = build_gold(settings, full_refresh=step == "build")
+        if not result.success:
+            raise SystemExit(result.summary())
+        answer.update(
+            dbt_s=result.elapsed_s,
+            tests=result.tests_passed,
+            fact_rows=gold_status(settings)["fact_rows"],
+        )
+    elif step == "parse-full":
+        t = time.perf_counter()
+        run_dbt("parse", settings, reuse_manifest=False, extra=["--no-partial-parse"])
+        answer["parse_s"] = time.perf_counter() - t
+    elif step == "overhead":
+        # partial parse from a new process, then an in-process repeat whose manifest
+        # is kept: the cost of one `ls` (no SQL) in each state is the fixed overhead.
+        t = time.perf_counter()
+        run_dbt("parse", settings, reuse_manifest=False)
+        answer["partial_parse_s"] = time.perf_counter() - t
+        t = time.perf_counter()
+        run_dbt("build", settings, extra=["--select", "dim_date", "--exclude", "test_type:data"])
+        answer["first_small_build_s"] = time.perf_counter() - t
+        t = time.perf_counter()
+        run_dbt("build", settings, extra=["--select", "dim_date", "--exclude", "test_type:data"])
+        answer["cached_small_build_s"] = time.perf_counter() - t
+    answer["self_rss_mib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return answer
+
+
+def _keep_run_results(data_dir: Path, name: str) -> None:
+    """Keep dbt's per-node timings of a step (the next dbt call overwrites them)."""
+    source = data_dir / "gold" / "target" / "run_results.json"
+    if source.exists():
+        (data_dir / f"run_results.{name}.json").write_bytes(source.read_bytes())
+
+
+def _prepare(rows: int, data_dir: Path) -> dict[str, float]:
+    """Generate ``rows`` lines (1% defects) and write them as Silver."""
+    sys.path.insert(0, str(ROOT))
+    from tests.gold.silver_fixture import parse_generated, write_silver
+
+    from salespipe.generate import generate
+
+    t = time.perf_counter()
+    generate(rows, seed=5, out_dir=data_dir / "drops", defect_rate=0.01)
+    generated = time.perf_counter() - t
+    t = time.perf_counter()
+    sales, quarantine = parse_generated(data_dir / "drops")
+    write_silver(data_dir / "silver", sales, quarantine)
+    return {"generate_s": generated, "silver_s": time.perf_counter() - t, "lines": sales.num_rows}
+
+
+def _add_new_lines(data_dir: Path, fraction: float) -> int:
+    """Append ``fraction`` of Silver again as new lines (new order ids, later
+    ingestion), as a later Silver run would; returns how many."""
+    import pyarrow as pa
+    from deltalake import DeltaTable
+
+    uri = str(data_dir / "silver" / "sales")
+    table = DeltaTable(uri).to_pyarrow_table()
+    count = max(1, int(table.num_rows * fraction))
+    sample = table.slice(table.num_rows - count, count).to_pylist()
+    later = datetime(2026, 1, 1, tzinfo=UTC)
+    batch = f"bench-incremental-{time.time_ns()}"
+    for n, row in enumerate(sample):
+        row["order_id"] = f"{batch}-{row['order_id']}"
+        row["_ingested_at"] = later
+        row["_event_time"] = later + timedelta(microseconds=n)
+        row["_batch_id"] = batch
+    new = pa.Table.from_pylist(sample, schema=table.schema)
+    metrics = (
+        DeltaTable(uri)
+        .merge(new, "t.order_id = s.order_id AND t.row_id = s.row_id", "s", "t")
+        .when_not_matched_insert_all()
+        .execute()
+    )
+    inserted = int(metrics["num_target_rows_inserted"])
+    if inserted != count:
+        raise SystemExit(f"expected {count} new Silver lines, merged {inserted}")
+    return inserted
+
+
+def _table(
+    prep: dict[str, float],
+    *,
+    full: dict[str, Any],
+    incr: dict[str, Any],
+    added: int,
+    parse_full: dict[str, Any],
+    overhead: dict[str, Any],
+) -> Table:
+    """The figures as a rich table."""
+    table = Table(title=f"Gold dbt build on {prep['lines']:,} Silver lines")
+    table.add_column("measure")
+    table.add_column("value", justify="right")
+    table.add_column("note")
+    table.add_row("full build: dbt build", f"{full['dbt_s']:.1f} s", f"{full['tests']} tests")
+    table.add_row("full build: process wall", f"{full['wall_s']:.1f} s", "incl. start-up, parse")
+    table.add_row("full build: peak RSS", f"{full['peak_rss_mib']:.0f} MiB", "child process")
+    table.add_row("incremental: new lines", f"{added:,}", "1% of Silver")
+    table.add_row("incremental: dbt build", f"{incr['dbt_s']:.1f} s", "same tests")
+    fraction = incr["dbt_s"] / full["dbt_s"]
+    table.add_row(
+        "incremental / full", f"{fraction:.0%}", "target < 30%" + (" OK" if fraction < 0.3 else "")
+    )
+    table.add_row("incremental: peak RSS", f"{incr['peak_rss_mib']:.0f} MiB", "")
+    table.add_row(
+        "fixed: interpreter + salespipe import", f"{full['import_s']:.1f} s", "per process"
+    )
+    table.add_row("fixed: full parse", f"{parse_full['parse_s']:.1f} s", "first call")
+    table.add_row(
+        "fixed: partial parse", f"{overhead['partial_parse_s']:.1f} s", "new process, no change"
+    )
+    table.add_row(
+        "fixed: 1-model build", f"{overhead['first_small_build_s']:.1f} s", "first in process"
+    )
+    table.add_row(
+        "fixed: 1-model build again",
+        f"{overhead['cached_small_build_s']:.1f} s",
+        "manifest kept in-process",
+    )
+    return table
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--data-dir", default=".salespipe-bench-gold")
+    parser.add_argument("--child", help=argparse.SUPPRESS)
+    parser.add_argument("--json", help="also write the figures to this file")
+    parser.add_argument(
+        "--reuse-silver", action="store_true", help="keep the Silver already in --data-dir"
+    )
+    args = parser.parse_args(argv)
+    if args.child:
+        print(json.dumps(_run_child(args.child, args.data_dir)))
+        return 0
+
+    console = Console()
+    data_dir = Path(args.data_dir).resolve()
+    if args.reuse_silver and (data_dir / "silver" / "sales").exists():
+        from deltalake import DeltaTable
+
+        lines = DeltaTable(str(data_dir / "silver" / "sales")).to_pyarrow_dataset().count_rows()
+        prep: dict[str, float] = {"lines": lines}
+    else:
+        if data_dir.exists():
+            import shutil
+
+            shutil.rmtree(data_dir)
+        console.print(f"preparing {args.rows:,} generated lines as Silver in {data_dir} ...")
+        prep = _prepare(args.rows, data_dir)
+    load_before = os.getloadavg()[0]
+    full = _child("build", str(data_dir))
+    _keep_run_results(data_dir, "full")
+    added = _add_new_lines(data_dir, 0.01)
+    incr = _child("incremental", str(data_dir))
+    _keep_run_results(data_dir, "incremental")
+    parse_full = _child("parse-full", str(data_dir))
+    overhead = _child("overhead", str(data_dir))
+
+    table = _table(
+        prep, full=full, incr=incr, added=added, parse_full=parse_full, overhead=overhead
+    )
+    fraction = incr["dbt_s"] / full["dbt_s"]
+    console.print(table)
+    console.print(
+        f"load average (1 min) before / after: {load_before:.1f} / {os.getloadavg()[0]:.1f}"
+        f" on {os.cpu_count()} cores"
+    )
+    figures = {
+        "prepare": prep,
+        "full": full,
+        "incremental": incr,
+        "added": added,
+        "parse_full": parse_full,
+        "overhead": overhead,
+        "fraction": fraction,
+    }
+    if args.json:
+        Path(args.json).write_text(json.dumps(figures, indent=2, default=str) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,298 @@
+"""Run the Gold dbt project in-process and summarise what it did.
+
+dbt is driven through ``dbtRunner`` rather than a subprocess: no second interpreter
+start-up, the results come back as objects (test names and failing-row counts
+without log scraping), and the parsed manifest is kept per process so repeated
+builds skip parsing entirely (``partial_parse`` covers calls from new processes).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from salespipe.settings import Settings
+
+DBT_PROJECT_ENV = "SALESPIPE_DBT_PROJECT_DIR"
+GOLD_DIR = "gold"
+DUCKDB_FILE = "salespipe.duckdb"
+MARTS: tuple[str, ...] = ("fact_sales", "dim_customer", "dim_product", "dim_store", "dim_date")
+DIMENSIONS: tuple[str, ...] = MARTS[1:]
+GOLD_SCHEMA = "gold"
+
+
+class GoldError(RuntimeError):
+    """dbt could not run at all (bad project, profile or connection), as opposed to
+    running and reporting failed models or tests, which ``GoldResult`` carries."""
+
+
+@dataclass(frozen=True)
+class NodeOutcome:
+    """One model, test, unit test or seed that did not pass."""
+
+    name: str
+    resource_type: str
+    status: str
+    failing_rows: int | None
+    """Rows the test returned (tests only): the size of the problem."""
+    message: str
+
+
+@dataclass(frozen=True)
+class GoldResult:
+    """What one ``dbt build`` of Gold did."""
+
+    success: bool
+    models_passed: int
+    models_failed: int
+    tests_passed: int
+    tests_failed: int
+    skipped: int
+    elapsed_s: float
+    duckdb_path: str
+    failures: tuple[NodeOutcome, ...] = field(default_factory=tuple)
+
+    def summary(self) -> str:
+        """One line for humans, then one line per failure naming test and rows."""
+        head = (
+            f"gold: models {self.models_passed} ok / {self.models_failed} failed, "
+            f"tests {self.tests_passed} ok / {self.tests_failed} failed, "
+            f"{self.skipped} skipped in {self.elapsed_s:.1f}s"
+        )
+        lines = [head]
+        for f in self.failures:
+            rows = f" ({f.failing_rows} failing rows)" if f.failing_rows is not None else ""
+            lines.append(f"  {f.status.upper()} {f.resource_type} {f.name}{rows}: {f.message}")
+        return "\n".join(lines)
+
+
+def project_dir() -> Path:
+    """The dbt project: ``$SALESPIPE_DBT_PROJECT_DIR``, else ``dbt/`` of the checkout
+    this package runs from (the package is installed editable in the images)."""
+    configured = os.environ.get(DBT_PROJECT_ENV)
+    if configured:
+        return Path(configured).resolve()
+    for parent in Path(__file__).resolve().parents:
+        candidate = parent / "dbt" / "dbt_project.yml"
+        if candidate.is_file():
+            return candidate.parent
+    raise GoldError(f"no dbt project found; set {DBT_PROJECT_ENV} to the dbt/ directory")
+
+
+def gold_dir(settings: Settings) -> Path:
+    """Local directory of the Gold DuckDB file, dbt's target/ and logs/.
+
+    DuckDB needs a local file; with an ``s3://`` data dir it lives in the scratch dir.
+    """
+    if settings.root.is_s3:
+        base = Path(settings.scratch_dir or ".salespipe")
+        return (base / GOLD_DIR).resolve()
+    return Path(settings.root.uri(GOLD_DIR))
+
+
+def duckdb_path(settings: Settings) -> Path:
+    return gold_dir(settings) / DUCKDB_FILE
+
+
+def dbt_vars(settings: Settings) -> dict[str, Any]:
+    """Run settings as dbt vars (the profile reads them): paths, never secrets."""
+    gold = gold_dir(settings)
+    return {
+        "silver_root": settings.silver.uri(),
+        "gold_duckdb_path": str(gold / DUCKDB_FILE),
+        "gold_extension_dir": str(gold / "extensions"),
+        "gold_threads": settings.threads,
+        "gold_memory_limit": settings.memory_limit,
+        "gold_temp_dir": str(gold / "tmp"),
+    }
+
+
+_manifests: dict[str, Any] = {}
+_lock = threading.Lock()
+"""Parsed manifests by (project, vars, target): dbtRunner is not re-entrant, so one
+build at a time per process."""
+
+
+def _args(command: str, settings: Settings, target: str, extra: Sequence[str]) -> list[str]:
+    project = project_dir()
+    gold = gold_dir(settings)
+    return [
+        command,
+        "--project-dir",
+        str(project),
+        "--profiles-dir",
+        str(project),
+        "--target",
+        target,
+        "--target-path",
+        str(gold / "target"),
+        "--log-path",
+        str(gold / "logs"),
+        "--vars",
+        json.dumps(dbt_vars(settings), sort_keys=True),
+        *extra,
+    ]
+
+
+def run_dbt(
+    command: str,
+    settings: Settings,
+    *,
+    target: str = "duckdb",
+    extra: Sequence[str] = (),
+    quiet: bool = True,
+    reuse_manifest: bool = True,
+) -> Any:
+    """Invoke one dbt command in-process and return dbt's result object.
+
+    Raises ``GoldError`` when dbt itself failed (not when models or tests failed).
+    """
+    from dbt.cli.main import dbtRunner
+
+    if settings.silver.is_s3:
+        raise GoldError("the embedded Gold reads a local Silver; S3 Silver is not wired yet")
+    gold = gold_dir(settings)
+    (gold / "tmp").mkdir(parents=True, exist_ok=True)
+    args = _args(command, settings, target, [*(["--quiet"] if quiet else []), *extra])
+    key = json.dumps([str(project_dir()), target, dbt_vars(settings)], sort_keys=True)
+    with _lock:
+        manifest = _manifests.get(key) if reuse_manifest else None
+        if manifest is None and reuse_manifest and command in ("build", "run", "test"):
+            parsed = dbtRunner().invoke(_args("parse", settings, target, ["--quiet"]))
+            if not parsed.success:
+                raise GoldError(f"dbt parse failed: {parsed.exception}")
+            manifest = _manifests[key] = parsed.result
+        try:
+            result = dbtRunner(manifest=manifest).invoke(args)
+        finally:
+            _release_duckdb()
+    if result.exception is not None:
+        raise GoldError(f"dbt {command} failed to run: {result.exception}")
+    return result
+
+
+def _release_duckdb() -> None:
+    """Close dbt-duckdb's process-wide database handle after each command.
+
+    dbt-duckdb keeps the file open for the life of the process; DuckDB then refuses
+    other connections to it (``gold_status``, analysts, the next process), so the
+    handle is dropped once dbt is done. Re-opening costs milliseconds.
+    """
+    from dbt.adapters.duckdb.connections import DuckDBConnectionManager
+
+    env = DuckDBConnectionManager._ENV
+    if env is not None:
+        env.close()
+    DuckDBConnectionManager.close_all_connections()  # type: ignore[no-untyped-call]
+
+
+def _outcomes(run_result: Any) -> GoldResult:
+    passed = {"success", "pass"}
+    counts = dict.fromkeys(("mp", "mf", "tp", "tf", "sk"), 0)
+    failures: list[NodeOutcome] = []
+    for r in run_result.results:
+        status = str(r.status.value if hasattr(r.status, "value") else r.status).lower()
+        kind = str(
+            r.node.resource_type.value
+            if hasattr(r.node.resource_type, "value")
+            else r.node.resource_type
+        )
+        is_test = kind in ("test", "unit_test")
+        if status == "skipped":
+            counts["sk"] += 1
+            continue
+        ok = status in passed
+        counts[("t" if is_test else "m") + ("p" if ok else "f")] += 1
+        if not ok:
+            failures.append(
+                NodeOutcome(
+                    name=r.node.name,
+                    resource_type=kind,
+                    status=status,
+                    failing_rows=r.failures if is_test else None,
+                    message=(r.message or "").strip().splitlines()[0] if r.message else "",
+                )
+            )
+    return GoldResult(
+        success=not failures and counts["sk"] == 0,
+        models_passed=counts["mp"],
+        models_failed=counts["mf"],
+        tests_passed=counts["tp"],
+        tests_failed=counts["tf"],
+        skipped=counts["sk"],
+        elapsed_s=0.0,
+        duckdb_path="",
+        failures=tuple(failures),
+    )
+
+
+def build_gold(
+    settings: Settings,
+    *,
+    full_refresh: bool = False,
+    select: Sequence[str] = (),
+    quiet: bool = True,
+) -> GoldResult:
+    """``dbt build`` of Gold on the embedded DuckDB target: models, then their tests.
+
+    Warnings pass; a failing test or model makes ``success`` false and is listed with
+    its name and failing-row count. Skipped nodes (downstream of a failure) also count
+    as not successful.
+    """
+    started = time.perf_counter()
+    extra: list[str] = ["--full-refresh"] if full_refresh else []
+    if select:
+        extra += ["--select", *select]
+    result = run_dbt("build", settings, extra=extra, quiet=quiet)
+    outcome = _outcomes(result.result)
+    return GoldResult(
+        success=outcome.success and bool(result.success),
+        models_passed=outcome.models_passed,
+        models_failed=outcome.models_failed,
+        tests_passed=outcome.tests_passed,
+        tests_failed=outcome.tests_failed,
+        skipped=outcome.skipped,
+        elapsed_s=time.perf_counter() - started,
+        duckdb_path=str(duckdb_path(settings)),
+        failures=outcome.failures,
+    )
+
+
+def gold_status(settings: Settings) -> dict[str, object]:
+    """Gold figures for ``salespipe status --json``: fact rows, the exact sales total
+    as a decimal string, and the row count of each dimension. Zeros before a build."""
+    import duckdb
+
+    path = duckdb_path(settings)
+    empty: dict[str, object] = {"fact_rows": 0, "sales_total": "0", "dims": {}}
+    if not path.exists():
+        return empty
+    con = duckdb.connect(str(path), read_only=True)
+    try:
+        tables = {
+            row[0]
+            for row in con.execute(
+                "SELECT table_name FROM information_schema.tables WHERE table_schema = ?",
+                [GOLD_SCHEMA],
+            ).fetchall()
+        }
+        if "fact_sales" not in tables:
+            return empty
+        row = con.execute(
+            f"SELECT count(*), coalesce(sum(sales), 0) FROM {GOLD_SCHEMA}.fact_sales"
+        ).fetchone()
+        assert row is not None
+        dims: dict[str, int] = {}
+        for name in DIMENSIONS:
+            if name in tables:
+                count = con.execute(f"SELECT count(*) FROM {GOLD_SCHEMA}.{name}").fetchone()
+                dims[name] = int(count[0]) if count else 0
+        return {"fact_rows": int(row[0]), "sales_total": str(row[1]), "dims": dims}
+    finally:
+        con.close()

@@ -1,0 +1,222 @@
+"""An incremental Gold run after new Silver data rewrites exactly the facts and SCD2
+rows that changed, and leaves every other fact row physically untouched."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+import pytest
+from deltalake import DeltaTable
+
+from salespipe.gold import build_gold, gold_status
+from salespipe.gold.runner import duckdb_path
+from salespipe.settings import Settings
+
+from .conftest import copy_data_dir
+from .silver_fixture import SALES_SCHEMA
+
+LATER = datetime(2025, 7, 1, tzinfo=UTC)
+SENTINEL = "1999-09-09 09:09:09+00"
+"""An _event_time no line has: rows still carrying it were not rewritten."""
+
+
+def _rows(con: duckdb.DuckDBPyConnection, sql: str) -> set[tuple[object, ...]]:
+    return set(con.execute(sql).fetchall())
+
+
+@pytest.fixture(scope="module")
+def incremental(silver_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
+    settings = copy_data_dir(silver_dir, tmp_path_factory.mktemp("incr") / "data")
+    first = build_gold(settings, full_refresh=True)
+    assert first.success, first.summary()
+    gold = str(duckdb_path(settings))
+    silver_uri = settings.silver.uri("sales")
+    silver = DeltaTable(silver_uri).to_pyarrow_table()
+
+    con = duckdb.connect(gold)
+    con.register("silver", silver)
+    before_products = _rows(con, "SELECT * FROM gold.dim_product")
+    before_stores = _rows(con, "SELECT * FROM gold.dim_store")
+    # Lines that are their day's only version of product and store, safe to copy.
+    plain = con.execute(
+        """SELECT order_id, row_id FROM silver
+           QUALIFY count(DISTINCT product_name) OVER (PARTITION BY product_id, order_date) = 1
+               AND count(DISTINCT region) OVER (PARTITION BY country, state, city, postal_code,
+                                                 order_date) = 1
+           ORDER BY order_id, row_id LIMIT 31"""
+    ).fetchall()
+    copies, corrected = plain[:30], plain[30]
+    # P: a product renamed on a new line after everything else (a new current version).
+    renamed_id, last_day = con.execute(
+        "SELECT product_id, max(order_date) FROM silver GROUP BY product_id ORDER BY 1 LIMIT 1"
+    ).fetchone()  # type: ignore[misc]
+    max_day = con.execute("SELECT max(order_date) FROM silver").fetchone()[0]  # type: ignore[index]
+    # Q: a product whose second version gets a late line dated before it began, with
+    # the new attributes, which moves (and so re-keys) that version.
+    split = con.execute(
+        """SELECT v.product_id, v.product_key, v.valid_from FROM gold.dim_product v
+           WHERE v.version_number = 2 AND v.product_id <> ?
+             AND v.valid_from - 2 > (SELECT max(order_date) FROM silver s
+                                     WHERE s.product_id = v.product_id
+                                       AND s.order_date < v.valid_from)
+           ORDER BY 1 LIMIT 1""",
+        [renamed_id],
+    ).fetchone()
+    assert split is not None, "the generated data has no product with a movable version"
+    split_id, split_old_key, split_from = split
+    con.execute(f"UPDATE gold.fact_sales SET _event_time = TIMESTAMPTZ '{SENTINEL}'")
+    con.close()
+
+    def pick(keys: list[tuple[str, int]]) -> pa.Table:
+        mask = pa.array(
+            [
+                (o, r) in set(keys)
+                for o, r in zip(
+                    silver["order_id"].to_pylist(), silver["row_id"].to_pylist(), strict=True
+                )
+            ]
+        )
+        return silver.filter(mask)
+
+    new = pick(copies).to_pylist()
+    for n, row in enumerate(new):
+        row["order_id"] = f"NEW-{row['order_id']}"
+        row["_event_time"] = LATER + timedelta(seconds=n)
+    fix = pick([corrected]).to_pylist()[0]
+    fix["quantity"] += 1
+    fix["sales"] += 1
+    fix["_event_time"] = LATER
+    template = pick([copies[0]]).to_pylist()[0]
+    rename = dict(
+        template,
+        order_id="NEW-RENAME",
+        row_id=1,
+        product_id=renamed_id,
+        product_name="Renamed In Test",
+        order_date=max_day + timedelta(days=1),
+        ship_date=None,
+        _event_time=LATER,
+    )
+    q_attrs = (
+        duckdb.connect(gold, read_only=True)
+        .execute(
+            "SELECT category, sub_category, product_name FROM gold.dim_product"
+            " WHERE product_key = ?",
+            [split_old_key],
+        )
+        .fetchone()
+    )
+    assert q_attrs is not None
+    late = dict(
+        template,
+        order_id="NEW-LATE",
+        row_id=1,
+        product_id=split_id,
+        category=q_attrs[0],
+        sub_category=q_attrs[1],
+        product_name=q_attrs[2],
+        order_date=split_from - timedelta(days=1),
+        ship_date=None,
+        _event_time=LATER,
+    )
+    changes = [*new, fix, rename, late]
+    for row in changes:
+        row["_ingested_at"], row["_batch_id"] = LATER, "b2"
+    for row in new:
+        # same second as the first run (Silver stamps to the second): only the unseen
+        # batch id tells these lines are new
+        row["_ingested_at"] = silver["_ingested_at"][0].as_py()
+    batch = pa.Table.from_pylist(changes, schema=SALES_SCHEMA)
+    (
+        DeltaTable(silver_uri)
+        .merge(batch, "t.order_id = s.order_id AND t.row_id = s.row_id", "s", "t")
+        .when_matched_update_all()
+        .when_not_matched_insert_all()
+        .execute()
+    )
+    second = build_gold(settings)
+    con = duckdb.connect(gold, read_only=True)
+    result = {
+        "settings": settings,
+        "second": second,
+        "silver_rows": DeltaTable(silver_uri).to_pyarrow_table().num_rows,
+        "rewritten": _rows(
+            con,
+            "SELECT order_id, row_id FROM gold.fact_sales"
+            f" WHERE _event_time <> TIMESTAMPTZ '{SENTINEL}'",
+        ),
+        "old_split_facts": _rows(
+            con,
+            "SELECT order_id, row_id FROM gold.fact_sales"
+            f" WHERE _event_time = TIMESTAMPTZ '{SENTINEL}' AND product_key = '{split_old_key}'",
+        ),
+        "expected": {(r["order_id"], r["row_id"]) for r in changes},
+        "split_id": split_id,
+        "renamed_id": renamed_id,
+        "last_day": last_day,
+        "products_gone": before_products - _rows(con, "SELECT * FROM gold.dim_product"),
+        "products_new": _rows(con, "SELECT * FROM gold.dim_product") - before_products,
+        "stores_changed": before_stores ^ _rows(con, "SELECT * FROM gold.dim_store"),
+        "fixed": con.execute(
+            "SELECT quantity, sales FROM gold.fact_sales WHERE order_id = ? AND row_id = ?",
+            [fix["order_id"], fix["row_id"]],
+        ).fetchone(),
+        "fix": (fix["quantity"], fix["sales"]),
+        "rename_version": con.execute(
+            "SELECT p.product_name, p.is_current FROM gold.fact_sales f"
+            " JOIN gold.dim_product p USING (product_key) WHERE f.order_id = 'NEW-RENAME'"
+        ).fetchone(),
+    }
+    con.close()
+    return result
+
+
+def test_incremental_build_passes_every_test(incremental: dict[str, object]) -> None:
+    second = incremental["second"]
+    assert second.success, second.summary()  # type: ignore[attr-defined]
+
+
+def test_only_changed_lines_are_rewritten(incremental: dict[str, object]) -> None:
+    """New and corrected lines are merged; so are the facts whose product version was
+    re-keyed by the late line; every other fact row keeps its sentinel."""
+    rewritten = incremental["rewritten"]
+    expected = incremental["expected"]
+    assert isinstance(rewritten, set) and isinstance(expected, set)
+    split_facts = rewritten - expected
+    assert expected <= rewritten
+    assert incremental["old_split_facts"] == set()  # no fact kept the stale key
+    # the extra rewrites are exactly the facts of the re-keyed version of Q
+    settings = incremental["settings"]
+    assert isinstance(settings, Settings)
+    con = duckdb.connect(str(duckdb_path(settings)), read_only=True)
+    q_version = _rows(
+        con,
+        """SELECT f.order_id, f.row_id FROM gold.fact_sales f JOIN gold.dim_product p
+           USING (product_key) WHERE p.product_id = ? AND p.version_number = 2""".replace(
+            "?", f"'{incremental['split_id']}'"
+        ),
+    )
+    con.close()
+    assert split_facts == q_version - expected
+
+
+def test_corrections_and_counts_match_silver(incremental: dict[str, object]) -> None:
+    assert incremental["fixed"] == incremental["fix"]
+    settings = incremental["settings"]
+    assert isinstance(settings, Settings)
+    assert gold_status(settings)["fact_rows"] == incremental["silver_rows"]
+
+
+def test_exactly_the_changed_scd2_rows_change(incremental: dict[str, object]) -> None:
+    gone, new = incremental["products_gone"], incremental["products_new"]
+    assert isinstance(gone, set) and isinstance(new, set)
+    # P: its current version closed (one row out, its closed form and the new one in);
+    # Q: version 1 shortened and version 2 moved (two rows out, two in).
+    assert {row[1] for row in gone} == {incremental["renamed_id"], incremental["split_id"]}
+    assert {row[1] for row in new} == {incremental["renamed_id"], incremental["split_id"]}
+    assert (len(gone), len(new)) == (3, 4)
+    assert incremental["stores_changed"] == set()
+    assert incremental["rename_version"] == ("Renamed In Test", True)
