@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
-ROWS ?= 200000
+ROWS ?= 100000
 
 .PHONY: run test test-snowflake lint typecheck bench bench-quick bench-gold bench-streaming venv clean
 

@@ -23,11 +23,11 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import TracebackType
 from typing import IO, TYPE_CHECKING
 from urllib.parse import urlparse
 
 from salespipe.dev.ports import free_port
+from salespipe.dev.process import Service
 
 if TYPE_CHECKING:
     from confluent_kafka.admin import AdminClient
@@ -75,7 +75,7 @@ def _broker_env(storage: str) -> dict[str, str]:
 
 
 @dataclass
-class TansuBroker:
+class TansuBroker(Service):
     """One Tansu process on 127.0.0.1. Use as a context manager, or ``start``/``stop``."""
 
     port: int = 0
@@ -170,14 +170,6 @@ class TansuBroker:
 
     def __enter__(self) -> TansuBroker:
         return self.start() if self._process is None else self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
 
 
 def create_topic(

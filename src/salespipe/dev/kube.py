@@ -22,12 +22,11 @@ CLI: ``python -m salespipe.dev.kube up|down|status``.
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import os
 import secrets
 import shutil
-import signal
-import socket
 import ssl
 import subprocess
 import sys
@@ -37,10 +36,12 @@ import urllib.request
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import TracebackType
 from typing import Any, Self
 
 import yaml
+
+from salespipe.dev.ports import free_port
+from salespipe.dev.process import Service, stop_group
 
 _CRD_PATH = "/apis/apiextensions.k8s.io/v1/customresourcedefinitions"
 FIELD_MANAGER = "salespipe-dev"
@@ -94,12 +95,8 @@ def ensure_binaries() -> Path:
     return Path(out.strip().splitlines()[-1])
 
 
-def free_port() -> int:
-    """A currently free TCP port on 127.0.0.1 (tiny race until the server binds it)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
+def _exited(proc: subprocess.Popen[bytes]) -> bool:
+    return proc.poll() is not None
 
 
 def load_manifests(paths: Iterable[Path]) -> list[dict[str, Any]]:
@@ -122,7 +119,7 @@ class Timings:
 
 
 @dataclass
-class KubeAPIServer:
+class KubeAPIServer(Service):
     """etcd + salespipe-apiserver as child process groups, with a token kubeconfig.
 
     Use as a context manager (or start()/stop()). Everything binds to 127.0.0.1
@@ -141,24 +138,12 @@ class KubeAPIServer:
     pids: dict[str, int] = field(default_factory=dict)
     _procs: list[subprocess.Popen[bytes]] = field(default_factory=list, repr=False)
 
-    def __enter__(self) -> Self:
-        self.start()
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
-
     @property
     def ca_file(self) -> Path:
         """Self-signed serving cert + its CA, written by the API server."""
         return self.state_dir / "certs" / "apiserver.crt"
 
-    def start(self) -> None:
+    def start(self) -> Self:
         """Start etcd and the API server, write the kubeconfig, install the CRDs."""
         bin_dir = self.bin_dir or ensure_binaries()
         if self.state_dir.exists():
@@ -175,6 +160,7 @@ class KubeAPIServer:
         except BaseException:
             self.stop()
             raise
+        return self
 
     def _spawn(self, name: str, argv: list[str]) -> subprocess.Popen[bytes]:
         log = (self.state_dir / f"{name}.log").open("wb")
@@ -356,7 +342,7 @@ class KubeAPIServer:
     def stop(self) -> None:
         """Stop the API server, then etcd: SIGTERM the process groups, SIGKILL stragglers."""
         for proc in reversed(self._procs):
-            _stop_group(proc.pid, lambda p=proc: p.poll() is not None)
+            stop_group(proc.pid, functools.partial(_exited, proc))
         self._procs.clear()
 
     def rss_bytes(self) -> dict[str, int]:
@@ -372,19 +358,6 @@ def _rss(pid: int) -> int:
     except OSError:
         pass
     return 0
-
-
-def _stop_group(pid: int, exited: Any, grace: float = 10.0) -> None:
-    for sig, wait in ((signal.SIGTERM, grace), (signal.SIGKILL, 5.0)):
-        try:
-            os.killpg(pid, sig)
-        except ProcessLookupError:
-            return
-        deadline = time.monotonic() + wait
-        while time.monotonic() < deadline:
-            if exited():
-                return
-            time.sleep(0.05)
 
 
 def _is_ours(pid: int, binary: str) -> bool:
@@ -457,7 +430,7 @@ def cmd_down(state_dir: Path) -> int:
     for name in ("apiserver", "etcd"):
         pid = info["pids"].get(name)
         if pid:
-            _stop_group(pid, lambda p=pid: _pid_gone(p))
+            stop_group(pid, functools.partial(_pid_gone, pid))
     (state_dir / "up.json").unlink(missing_ok=True)
     print("stopped", file=sys.stderr)
     return 0

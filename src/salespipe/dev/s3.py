@@ -10,15 +10,14 @@ from __future__ import annotations
 import os
 import secrets
 import shutil
-import signal
 import subprocess
 import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import TracebackType
 
 from salespipe.dev.ports import free_port, free_port_pair
+from salespipe.dev.process import Service, stop_group
 from salespipe.storage import ObjectStore
 
 
@@ -31,7 +30,7 @@ def weed_binary() -> str:
 
 
 @dataclass
-class SeaweedS3:
+class SeaweedS3(Service):
     """``with SeaweedS3(dir, ["bucket"]) as s3:`` serves S3 at ``s3.endpoint``."""
 
     data_dir: Path
@@ -113,22 +112,6 @@ class SeaweedS3:
 
     def stop(self) -> None:
         """Stop the server and every process it started (its process group)."""
-        if self.process is None or self.process.poll() is not None:
-            return
-        os.killpg(self.process.pid, signal.SIGTERM)
-        try:
-            self.process.wait(10)
-        except subprocess.TimeoutExpired:
-            os.killpg(self.process.pid, signal.SIGKILL)
-            self.process.wait()
-
-    def __enter__(self) -> SeaweedS3:
-        return self.start()
-
-    def __exit__(
-        self,
-        kind: type[BaseException] | None,
-        error: BaseException | None,
-        trace: TracebackType | None,
-    ) -> None:
-        self.stop()
+        process = self.process
+        if process is not None and process.poll() is None:
+            stop_group(process.pid, lambda: process.poll() is not None)
