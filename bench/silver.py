@@ -29,7 +29,7 @@ from salespipe.settings import Settings
 CACHE = Path(__file__).parent / ".cache"
 RESULTS = Path(__file__).parent / "results"
 BASE_ROWS = 1_000_000
-console = Console()
+console = Console(width=160)
 
 
 def _base(rows: int) -> list[Path]:
