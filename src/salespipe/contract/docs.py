@@ -30,7 +30,7 @@ def contract_markdown() -> str:
         "",
         "## Date formats",
         "",
-        *(f"- `{fmt.java}` (`{fmt.name}`)" for fmt in DATE_FORMATS),
+        *(f"- `{fmt.pattern}` (`{fmt.name}`)" for fmt in DATE_FORMATS),
         "",
         "## Value rules",
         "",

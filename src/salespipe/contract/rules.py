@@ -96,22 +96,21 @@ VALUE_RULES: tuple[ValueRule, ...] = (
 
 @dataclass(frozen=True)
 class DateFormat:
-    """An accepted date layout: its shape, and how each engine parses it."""
+    """An accepted date layout. Values are rearranged to ISO and cast, which every
+    engine does alike, rather than parsed with engine-specific patterns."""
 
     name: str
     shape: str
     """SQL LIKE pattern for values in this layout: cheaper than a regular expression."""
-    strptime: str
-    """C-style pattern (DuckDB ``strptime``)."""
-    java: str
-    """Java DateTimeFormatter pattern (Spark)."""
-    day_month_order: bool
-    """True where the first two parts are day and month in some order (not ISO)."""
+    pattern: str
+    """The layout as people (and Java's DateTimeFormatter) write it."""
+    starts: tuple[int, int, int]
+    """1-based positions where year, month and day begin (the layouts are fixed-width)."""
 
 
-ISO_DATE = DateFormat("iso", "____-__-__", "%Y-%m-%d", "yyyy-MM-dd", False)
-DAY_FIRST = DateFormat("dmy", "__-__-____", "%d-%m-%Y", "dd-MM-yyyy", True)
-MONTH_FIRST = DateFormat("mdy", "__/__/____", "%m/%d/%Y", "MM/dd/yyyy", True)
+ISO_DATE = DateFormat("iso", "____-__-__", "yyyy-MM-dd", (1, 6, 9))
+DAY_FIRST = DateFormat("dmy", "__-__-____", "dd-MM-yyyy", (7, 4, 1))
+MONTH_FIRST = DateFormat("mdy", "__/__/____", "MM/dd/yyyy", (7, 1, 4))
 DATE_FORMATS: tuple[DateFormat, ...] = (ISO_DATE, DAY_FIRST, MONTH_FIRST)
 """yyyy-MM-dd is unambiguous. dd-MM-yyyy and MM/dd/yyyy differ only by separator, and
 exporters are known to swap conventions without changing separators, so a value in the

@@ -8,8 +8,6 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from salespipe.contract.rules import DateFormat
-
 
 def quote_literal(text: str) -> str:
     """A SQL string literal; both engines double single quotes."""
@@ -21,10 +19,6 @@ class Dialect(Protocol):
 
     name: str
 
-    def parse_date(self, expr: str, fmt: DateFormat) -> str:
-        """``expr`` read as a DATE in ``fmt``; NULL when it is not a real date."""
-        ...
-
     def non_null_list(self, items: list[str]) -> str:
         """An array of the non-NULL values among ``items``, in order."""
         ...
@@ -35,9 +29,6 @@ class DuckDBDialect:
 
     name = "duckdb"
 
-    def parse_date(self, expr: str, fmt: DateFormat) -> str:
-        return f"CAST(try_strptime({expr}, {quote_literal(fmt.strptime)}) AS DATE)"
-
     def non_null_list(self, items: list[str]) -> str:
         return f"list_filter([{', '.join(items)}], x -> x IS NOT NULL)"
 
@@ -46,9 +37,6 @@ class SparkDialect:
     """Spark SQL 4 (ANSI mode): rendered here so both engines share one plan."""
 
     name = "spark"
-
-    def parse_date(self, expr: str, fmt: DateFormat) -> str:
-        return f"CAST(try_to_timestamp({expr}, {quote_literal(fmt.java)}) AS DATE)"
 
     def non_null_list(self, items: list[str]) -> str:
         return f"filter(array({', '.join(items)}), x -> x IS NOT NULL)"

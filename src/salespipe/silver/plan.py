@@ -68,25 +68,17 @@ def _swappable(r: str) -> str:
     return f"({parts[0]} AND {parts[1]})"
 
 
-_PARTS: dict[str, tuple[int, int, int]] = {
-    ISO_DATE.name: (1, 6, 9),
-    DAY_FIRST.name: (7, 4, 1),
-    MONTH_FIRST.name: (7, 1, 4),
-}
-"""Where year, month and day start in each (fixed-width) format."""
-
-
 def _as_iso_date(r: str, fmt: DateFormat) -> str:
     """``r`` in ``fmt`` rearranged to yyyy-MM-dd and cast: a cast is far cheaper than a
     pattern parser, and NULL for a date that does not exist (2023-02-29)."""
-    year, month, day = _PARTS[fmt.name]
+    year, month, day = fmt.starts
     iso = (
         f"substr({r}, {year}, 4) || '-' || substr({r}, {month}, 2) || '-' || substr({r}, {day}, 2)"
     )
     return f"TRY_CAST({iso} AS DATE)"
 
 
-def typed_expression(dialect: Dialect, f: Field) -> str:
+def typed_expression(f: Field) -> str:
     """The SQL that turns the trimmed raw text of ``f`` into its typed value (or NULL).
 
     Costly tests sit behind cheap ones (CASE and AND evaluate lazily), so an ordinary
@@ -152,7 +144,7 @@ def validated_sql(dialect: Dialect, source: str, passthrough: tuple[str, ...]) -
     ``passthrough`` names the source columns carried along unchanged (lineage).
     """
     trimmed = ", ".join(f"{_trimmed(raw(f.name))} AS {raw(f.name)}" for f in FIELDS)
-    typed = ", ".join(f"{typed_expression(dialect, f)} AS {f.name}" for f in FIELDS)
+    typed = ", ".join(f"{typed_expression(f)} AS {f.name}" for f in FIELDS)
     rendered = checks()
     reason = " ".join(f"WHEN {c.condition} THEN '{c.reason.value}'" for c in rendered)
     field_of = " ".join(f"WHEN {c.condition} THEN '{c.field}'" for c in rendered)
