@@ -12,13 +12,13 @@ import pytest
 import yaml
 
 from salespipe.bronze.events import event_key
+from salespipe.dev.shared import strimzi_crd
 from salespipe.streaming.connector import (
     connect_config_providers,
     render_kafka_connector,
 )
 
-CRDS = Path(__file__).resolve().parents[3] / "shared" / "crds" / "strimzi"
-CRD_FILE = CRDS / "047-Crd-kafkaconnector.yaml"
+CRD_FILE = strimzi_crd("047-Crd-kafkaconnector.yaml")
 
 
 def crd_schema(path: Path, version: str = "v1") -> dict[str, Any]:

@@ -42,25 +42,11 @@ import yaml
 
 from salespipe.dev.ports import free_port
 from salespipe.dev.process import Service, stop_group
+from salespipe.dev.shared import repo_root, shared_dir
 
 _CRD_PATH = "/apis/apiextensions.k8s.io/v1/customresourcedefinitions"
 FIELD_MANAGER = "salespipe-dev"
 _YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-
-
-def repo_root() -> Path:
-    """The checkout holding this file (src/salespipe/dev/kube.py), else the cwd."""
-    here = Path(__file__).resolve()
-    for parent in here.parents:
-        if (parent / "tools" / "kube" / "build.sh").is_file():
-            return parent
-    return Path.cwd()
-
-
-def shared_dir() -> Path:
-    """The read-only shared/ folder beside the repo (env SALESPIPE_SHARED_DIR wins)."""
-    env = os.environ.get("SALESPIPE_SHARED_DIR")
-    return Path(env) if env else repo_root().parent / "shared"
 
 
 def default_crd_files() -> list[Path]:
