@@ -62,6 +62,10 @@ class SilverCounts:
     quarantine: int
 
 
+_STRPTIME = {"iso": "%Y-%m-%d", "dmy": "%d-%m-%Y", "mdy": "%m/%d/%Y"}
+"""DuckDB strptime patterns of the contract's date formats, for this stand-in only."""
+
+
 def _typed_expr(name: str, kind: FieldKind, date_fmt: str) -> str:
     raw = f"nullif(trim(\"{name}\"), '')"
     if kind is FieldKind.DATE:
@@ -81,10 +85,12 @@ def _parse_csv(con: duckdb.DuckDBPyConnection, path: Path, batch_id: str, at: da
     best = max(
         DATE_FORMATS,
         key=lambda f: con.execute(
-            f"SELECT count(try_strptime(order_date, '{f.strptime}')) FROM raw"
+            f"SELECT count(try_strptime(order_date, '{_STRPTIME[f.name]}')) FROM raw"
         ).fetchone()[0],  # type: ignore[index]
     )
-    typed = ", ".join(f'{_typed_expr(f.name, f.kind, best.strptime)} AS "{f.name}"' for f in FIELDS)
+    typed = ", ".join(
+        f'{_typed_expr(f.name, f.kind, _STRPTIME[best.name])} AS "{f.name}"' for f in FIELDS
+    )
     raw = ", ".join(f'"{f.name}"' for f in FIELDS)
     con.execute(
         f"""INSERT INTO parsed SELECT {typed}, {raw},
