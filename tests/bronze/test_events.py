@@ -7,13 +7,13 @@ produced lines, with the latest event_time winning.
 
 from __future__ import annotations
 
+import os
 from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 
 from salespipe.bronze.events import (
-    event_raw_rows,
     list_event_files,
     raw_schema,
     read_event_files,
@@ -28,13 +28,21 @@ from tests.streaming.stream_support import TOPIC, produce_scenario
 LANDED = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
 
 
-def test_raw_rows_are_text_fields_plus_lineage() -> None:
+def _rows(bronze: ObjectStore, line: bytes, key: str = "sales_data/k.json") -> list[Any]:
+    """The raw rows Silver reads from one event object holding ``line``."""
+    bronze.write_bytes(key, line)
+    stamp = LANDED.timestamp()
+    os.utime(bronze.uri(key), (stamp, stamp))
+    return read_event_files(bronze, [key]).to_pylist()
+
+
+def test_raw_rows_are_text_fields_plus_lineage(bronze: ObjectStore) -> None:
     line = (
         b'{"row_id": 7, "order_id": "US-1", "quantity": 3, "sales": "1.50", "ship_date": null,'
         b' "event_id": "e", "event_time": "2025-01-01T10:00:00+02:00",'
         b' "_kafka_partition": 1, "_kafka_offset": 41}\n'
     )
-    (row,) = event_raw_rows("sales_data/k.json", line, LANDED)
+    (row,) = _rows(bronze, line)
     assert list(row) == [*field_names(), "_source_system", "_source_object",
                          "_source_position", "_event_time"]  # fmt: skip
     assert (row["row_id"], row["quantity"], row["sales"]) == ("7", "3", "1.50")
@@ -46,10 +54,12 @@ def test_raw_rows_are_text_fields_plus_lineage() -> None:
 
 
 @pytest.mark.parametrize("value", ['"2025-01-01T10:00:00"', '"soon"', "null", "12"])
-def test_an_unusable_event_time_falls_back_to_the_landing_time(value: str) -> None:
+def test_an_unusable_event_time_falls_back_to_the_landing_time(
+    value: str, bronze: ObjectStore
+) -> None:
     """Like a CSV line: a naive or missing time is never guessed into a zone."""
     line = f'{{"event_time": {value}, "_kafka_offset": 0}}'.encode()
-    (row,) = event_raw_rows("k", line, LANDED)
+    (row,) = _rows(bronze, line)
     assert row["_event_time"] == LANDED
 
 

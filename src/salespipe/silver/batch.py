@@ -28,7 +28,7 @@ import pyarrow.parquet as pq
 from deltalake import DeltaTable, write_deltalake
 from deltalake.exceptions import TableNotFoundError
 
-from salespipe.bronze.events import EVENTS_DIR, SOURCE_SYSTEM, parse_object_key, read_event_files
+from salespipe.bronze.events import EVENTS_DIR, SOURCE_SYSTEM, event_rows_sql, parse_object_key
 from salespipe.bronze.layout import batch_files
 from salespipe.contract.rules import ISO_DATE, FileReason, Reason
 from salespipe.contract.schema import DECIMAL_SCALE, FIELDS, normalize_header, required_names
@@ -38,6 +38,11 @@ from salespipe.silver.ledger import FileEntry, commit_properties, read_ledger
 from salespipe.silver.plan import LINEAGE, convention_sql, dedupe_order, raw, validated_sql
 from salespipe.silver.tables import QUARANTINE, QUARANTINE_SCHEMA, SALES, SALES_SCHEMA
 from salespipe.storage import ObjectInfo, ObjectStore
+
+STREAM_ABOVE = 250_000
+"""Lines per run above which the MERGE streams its source instead of collecting it:
+collecting lets delta-rs skip target files outside the source's key range, at the cost
+of holding the batch in memory."""
 
 BATCH_ROWS = 122_880
 """Rows per Arrow batch handed from DuckDB to delta-rs: bounded memory in between."""
@@ -195,35 +200,31 @@ class _Sources:
         total = Decimal(sales or 0).quantize(_CENT)
         return FileEntry(info.key, "merged", int(records) + len(skipped), sales=str(total))
 
-    def add_events(self, info: ObjectInfo, rows: pa.Table, after: int | None) -> FileEntry:
-        """Register one Bronze event object (its raw rows, see ``bronze.events``),
-        from the offset after ``after`` on when it was taken before and has grown."""
+    def add_events(self, info: ObjectInfo, path: Path, after: int | None) -> FileEntry:
+        """Register one Bronze event object (read as ``bronze.events`` says), from the
+        offset after ``after`` on when it was taken before and has grown."""
         file = len(self.objects)
         self.objects.append(info.key)
         self.systems.append(SOURCE_SYSTEM)
-        rows = rows.set_column(
-            rows.schema.get_field_index("_event_time"),
-            "_event_time",
-            rows.column("_event_time").cast(pa.timestamp("us")),
-        )
+        rows = f"({event_rows_sql(str(path), info.key, info.mtime)})"
         if after is not None:
-            rows = rows.filter(pc.greater(rows.column("_source_position"), after))
-        name = f"events_{file}"
-        self.con.register(name, rows)
+            rows = f"(SELECT * FROM {rows} WHERE _source_position > {int(after)})"
         select = ", ".join(f"{f.name} AS {raw(f.name)}" for f in FIELDS)
         self.reads.append(
             f"SELECT {select}, {file} AS _file, '{ISO_DATE.name}' AS _date_convention,"
-            f" _source_object, _source_position, _event_time FROM {name}"
+            f" _source_object, _source_position, _event_time FROM {rows}"
         )
-        total = self.con.execute(f"SELECT sum(TRY_CAST(sales AS DECIMAL(18,4))) FROM {name}")
-        last = pc.max(rows.column("_source_position")).as_py()
+        lines, total, last = self.con.execute(
+            f"SELECT count(*), sum(TRY_CAST(sales AS DECIMAL(18,4))), max(_source_position)"
+            f" FROM {rows}"
+        ).fetchall()[0]
         return FileEntry(
             info.key,
             "merged",
-            rows.num_rows,
-            sales=str(Decimal(total.fetchall()[0][0] or 0).quantize(_CENT)),
+            int(lines),
+            sales=str(Decimal(total or 0).quantize(_CENT)),
             size=info.size,
-            last_position=last if last is not None else after,
+            last_position=int(last) if last is not None else after,
         )
 
     def finish(self, ingested_at: datetime, batch_id: str) -> None:
@@ -505,12 +506,11 @@ class _Run:
         sources = _Sources(con)
         for index, info in enumerate(work):
             self.step("read", index, len(work))
+            local = bronze.fetch(info.key, scratch / f"object-{index}")
             if parse_object_key(info.key):
-                rows = read_event_files(bronze, [info.key])
-                self.entries[info.key] = sources.add_events(info, rows, grown.get(info.key))
+                self.entries[info.key] = sources.add_events(info, local, grown.get(info.key))
                 continue
             uri = bronze.uri(info.key)
-            local = bronze.fetch(info.key, scratch / f"object-{index}.csv")
             try:
                 header = _read_header(local, uri)
                 positions, extra = column_mapping(header, uri)
@@ -560,7 +560,10 @@ class _Run:
                     predicate=merge_predicate(self.settings.line_key),
                     source_alias="s",
                     target_alias="t",
-                    streamed_exec=True,
+                    # A small batch is collected first, so delta-rs can prune the
+                    # target files by the batch's key range (a micro-batch of new
+                    # lines then touches no old file); a large one is streamed.
+                    streamed_exec=sum(e.lines for e in self.entries.values()) > STREAM_ABOVE,
                     commit_properties=props,
                 )
                 .when_matched_update_all(predicate=NEWER)
