@@ -67,7 +67,9 @@ bench-gold: $(STAMP)
 	$(BIN)/python -m bench.gold --rows 1000000
 
 bench-streaming: $(STAMP)
-	$(BIN)/python -m bench.streaming
+	$(BIN)/python -m bench.streaming --producer-config batch.size=131072
+	$(BIN)/python -m bench.stream_silver --rates 1000 10000 --seconds 60 \
+		--producer-config linger.ms=50
 
 clean:
 	rm -rf .salespipe
