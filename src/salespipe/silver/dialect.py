@@ -1,7 +1,8 @@
 """The few SQL spellings in which engines differ; everything else in the plan is shared.
 
 The Silver plan is written in the SQL that DuckDB and Spark SQL read alike (CASE,
-TRY_CAST, LIKE, substr, comparisons). Where they differ, the plan asks the dialect.
+TRY_CAST, LIKE, substr, comparisons). Where they differ, the plan asks the dialect;
+the Spark engine (a later issue) adds its own, e.g. `filter(array(...), x -> ...)`.
 """
 
 from __future__ import annotations
@@ -33,14 +34,4 @@ class DuckDBDialect:
         return f"list_filter([{', '.join(items)}], x -> x IS NOT NULL)"
 
 
-class SparkDialect:
-    """Spark SQL 4 (ANSI mode): rendered here so both engines share one plan."""
-
-    name = "spark"
-
-    def non_null_list(self, items: list[str]) -> str:
-        return f"filter(array({', '.join(items)}), x -> x IS NOT NULL)"
-
-
 DUCKDB = DuckDBDialect()
-SPARK = SparkDialect()
