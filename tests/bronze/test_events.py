@@ -104,7 +104,8 @@ def test_event_rows_run_through_the_silver_plan_unchanged(
     import duckdb
 
     from salespipe.silver.dialect import DUCKDB
-    from salespipe.silver.plan import LINEAGE, dedupe_order, raw, validated_sql
+    from salespipe.silver.plan import dedupe_order, raw, validated_sql
+    from salespipe.silver.tables import LINEAGE_FIELDS
 
     producer_events: list[Any] = list(generated_events(2000, seed=4, defect_rate=0.05))
     good = [e for e in producer_events if isinstance(e, dict)]
@@ -127,7 +128,8 @@ def test_event_rows_run_through_the_silver_plan_unchanged(
         now() AS _ingested_at, _source_system, _source_object, _source_position,
         'b1' AS _batch_id, _event_time FROM events"""
     )
-    con.execute(f"CREATE VIEW validated AS {validated_sql(DUCKDB, 'source', LINEAGE)}")
+    lineage = tuple(f.name for f in LINEAGE_FIELDS)
+    con.execute(f"CREATE VIEW validated AS {validated_sql(DUCKDB, 'source', lineage)}")
     (accepted, quarantined) = con.execute(
         "SELECT count(*) FILTER (_reason IS NULL), count(*) FILTER (_reason IS NOT NULL)"
         " FROM validated"

@@ -13,6 +13,8 @@ import duckdb
 
 from salespipe.bronze.events import streaming_status
 from salespipe.bronze.layout import batch_files
+from salespipe.contract.arrow import SQL_TYPES
+from salespipe.contract.schema import FieldKind
 from salespipe.gold.runner import gold_status
 from salespipe.settings import Settings
 from salespipe.silver.batch import open_table
@@ -51,7 +53,8 @@ def layer_status(settings: Settings) -> dict[str, Any]:
                 "SELECT _reason, count(*) FROM quarantine GROUP BY 1 ORDER BY 2 DESC, 1"
             ).fetchall()
         )
-        row = con.execute("SELECT sum(TRY_CAST(sales AS DECIMAL(18,4))) FROM quarantine").fetchone()
+        money = SQL_TYPES[FieldKind.DECIMAL]
+        row = con.execute(f"SELECT sum(TRY_CAST(sales AS {money})) FROM quarantine").fetchone()
         quarantine_total = row[0] if row and row[0] is not None else Decimal(0)
     con.close()
     bronze_rows = sum(e.lines for e in merged)

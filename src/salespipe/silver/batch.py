@@ -30,12 +30,19 @@ from deltalake.exceptions import TableNotFoundError
 
 from salespipe.bronze.events import EVENTS_DIR, SOURCE_SYSTEM, event_rows_sql, parse_object_key
 from salespipe.bronze.layout import batch_files
+from salespipe.contract.arrow import SQL_TYPES
 from salespipe.contract.rules import ISO_DATE, FileReason, Reason
-from salespipe.contract.schema import DECIMAL_SCALE, FIELDS, normalize_header, required_names
+from salespipe.contract.schema import (
+    DECIMAL_SCALE,
+    FIELDS,
+    FieldKind,
+    normalize_header,
+    required_names,
+)
 from salespipe.settings import Settings
 from salespipe.silver.dialect import DUCKDB, quote_literal
 from salespipe.silver.ledger import FileEntry, commit_properties, read_ledger
-from salespipe.silver.plan import LINEAGE, convention_sql, dedupe_order, raw, validated_sql
+from salespipe.silver.plan import convention_sql, dedupe_order, raw, validated_sql
 from salespipe.silver.tables import QUARANTINE, QUARANTINE_SCHEMA, SALES, SALES_SCHEMA
 from salespipe.storage import ObjectInfo, ObjectStore
 
@@ -215,7 +222,8 @@ class _Sources:
             f" _source_object, _source_position, _event_time FROM {rows}"
         )
         lines, total, last = self.con.execute(
-            f"SELECT count(*), sum(TRY_CAST(sales AS DECIMAL(18,4))), max(_source_position)"
+            f"SELECT count(*), sum(TRY_CAST(sales AS {SQL_TYPES[FieldKind.DECIMAL]})),"
+            " max(_source_position)"
             f" FROM {rows}"
         ).fetchall()[0]
         return FileEntry(
@@ -227,7 +235,7 @@ class _Sources:
             last_position=int(last) if last is not None else after,
         )
 
-    def finish(self, ingested_at: datetime, batch_id: str) -> None:
+    def finish(self) -> None:
         """Expose the ``source`` relation and the ``validated`` verdicts over it."""
         empty = (
             "SELECT "
@@ -244,14 +252,9 @@ class _Sources:
             + " WHERE false"
         )
         union = " UNION ALL ".join(self.reads) or empty
+        self.con.execute(f"CREATE VIEW source AS {union}")
         self.con.execute(
-            f"""CREATE VIEW source AS SELECT *,
-              TIMESTAMP '{ingested_at:%Y-%m-%d %H:%M:%S}' AS _ingested_at,
-              'batch' AS _source_system, '{batch_id}' AS _batch_id
-            FROM ({union})"""
-        )
-        self.con.execute(
-            f"CREATE VIEW validated AS {validated_sql(DUCKDB, 'source', (*LINEAGE, '_file'))}"
+            f"CREATE VIEW validated AS {validated_sql(DUCKDB, 'source', _SOURCE_LINEAGE)}"
         )
 
 
@@ -294,6 +297,10 @@ def _connect(settings: Settings, scratch: Path) -> duckdb.DuckDBPyConnection:
     con.execute("SET enable_progress_bar = false")  # our own bars, not DuckDB's
     return con
 
+
+_SOURCE_LINEAGE = ("_file", "_source_object", "_source_position", "_event_time")
+"""Lineage that varies per row or file, carried through the plan (the object key for
+the dedupe order)."""
 
 _EXPORTED_LINEAGE = ("_file", "_source_position", "_event_time")
 """Lineage that leaves DuckDB; the rest (object, system, batch, time of the run) is
@@ -468,7 +475,7 @@ def run_silver(settings: Settings, progress: Progress | None = None) -> SilverRe
             try:
                 grown = {o.key: taken[o.key].last_position for o in pending if o.key in taken}
                 sources = run.read(con, pending + repair, grown, Path(tmp))
-                sources.finish(now, run.result.batch_id)
+                sources.finish()
                 run.commit(con, sources, [o.key for o in pending], sales, Path(tmp))
             finally:
                 con.close()

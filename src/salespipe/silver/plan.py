@@ -28,16 +28,6 @@ EXCESS_SCALE = "%." + "_" * (DECIMAL_SCALE + 1) + "%"
 """LIKE pattern of a number with more decimals than Silver keeps: rounding would
 change it, so it is out of range (even when the extra digits are zeros)."""
 
-LINEAGE = (
-    "_ingested_at",
-    "_source_system",
-    "_source_object",
-    "_source_position",
-    "_batch_id",
-    "_event_time",
-)
-"""Lineage columns carried from staging to Silver, in table order."""
-
 
 @dataclass(frozen=True)
 class Check:
