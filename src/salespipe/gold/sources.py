@@ -11,20 +11,28 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+import pyarrow as pa
+
 from salespipe.contract.arrow import SQL_TYPES
 from salespipe.contract.rules import Reason
 from salespipe.contract.schema import FIELDS, LINE_KEY, Field
+from salespipe.silver.tables import LINEAGE_FIELDS, VERDICT_FIELDS, column_description
 
-LINEAGE: tuple[tuple[str, str, str], ...] = (
-    ("_ingested_at", "TIMESTAMPTZ", "When the line was written to Silver (UTC)."),
-    ("_source_system", "VARCHAR", "Where the line came from: batch or streaming."),
-    ("_source_object", "VARCHAR", "Bronze object (file or topic partition) of the line."),
-    ("_source_position", "BIGINT", "Line number or offset within the source object."),
-    ("_batch_id", "VARCHAR", "Silver run that wrote the line."),
-    ("_event_time", "TIMESTAMPTZ", "Precedence time: the latest version of a line wins."),
-)
-"""Silver's lineage columns (``salespipe.silver.tables.LINEAGE_FIELDS``; Gold may not
-import Silver, so a test keeps the two lists equal)."""
+_SQL_TYPES = {
+    pa.timestamp("us", tz="UTC"): "TIMESTAMPTZ",
+    pa.string(): "VARCHAR",
+    pa.int64(): "BIGINT",
+    pa.list_(pa.string()): "VARCHAR[]",
+}
+"""dbt data types of the Silver-only columns' Arrow types."""
+
+
+def _columns(fields: tuple[pa.Field, ...]) -> tuple[tuple[str, str, str], ...]:
+    return tuple((f.name, _SQL_TYPES[f.type], column_description(f)) for f in fields)
+
+
+LINEAGE = _columns(LINEAGE_FIELDS)
+"""Silver's lineage columns, from ``salespipe.silver.tables``."""
 
 SOURCES_YML = Path("models/staging/_silver__sources.yml")
 """Where the generated file lives, relative to the dbt project."""
@@ -34,14 +42,8 @@ def _quote(text: str) -> str:
     return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
-QUARANTINE_EXTRA: tuple[tuple[str, str, str], ...] = (
-    ("_reason", "VARCHAR", "Primary reason code (the first check that fired)."),
-    ("_reasons", "VARCHAR[]", "Every reason code that fired."),
-    ("_field", "VARCHAR", "Field of the primary reason."),
-    ("_value", "VARCHAR", "Offending raw value."),
-    ("_raw_line", "VARCHAR", "The raw source line, when it could not be split."),
-    ("_detail", "VARCHAR", "The parser's message, for malformed lines."),
-)
+QUARANTINE_EXTRA = _columns(VERDICT_FIELDS)
+"""What quarantine adds to the raw fields, from ``salespipe.silver.tables``."""
 
 
 def _tests(f: Field, typed: bool) -> list[str]:
