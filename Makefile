@@ -20,7 +20,7 @@ $(RUN_STAMP): pyproject.toml
 	touch $(RUN_STAMP)
 
 $(STAMP): $(RUN_STAMP)
-	$(BIN)/uv pip install --quiet --python $(BIN)/python -e '.[dev,streaming,gold]'
+	$(BIN)/uv pip install --quiet --python $(BIN)/python -e '.[dev,streaming,gold,airflow,operator]'
 	touch $(STAMP)
 
 run: $(RUN_STAMP)
