@@ -16,7 +16,6 @@ from salespipe.dev.s3 import SeaweedS3
 from salespipe.settings import Settings
 from salespipe.storage import ObjectStore
 
-
 _AIRFLOW_HOME = tempfile.mkdtemp(prefix="salespipe-test-airflow-")
 
 

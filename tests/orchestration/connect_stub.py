@@ -99,8 +99,7 @@ class _Handler(BaseHTTPRequestHandler):
                 connector.state = "RUNNING"
             if include_tasks:
                 connector.tasks = [
-                    "RUNNING" if (s == "FAILED" or not only_failed) else s
-                    for s in connector.tasks
+                    "RUNNING" if (s == "FAILED" or not only_failed) else s for s in connector.tasks
                 ]
         self._reply(202, connector.status(parts[1]))
 

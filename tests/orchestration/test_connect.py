@@ -58,6 +58,6 @@ def test_an_unknown_connector_is_an_error_naming_the_call(
 
 
 def test_an_unreachable_connect_is_a_clear_error() -> None:
-    with ConnectClient("http://127.0.0.1:9", timeout_s=1) as client:
-        with pytest.raises(ConnectError, match="unreachable"):
-            client.connectors()
+    client = ConnectClient("http://127.0.0.1:9", timeout_s=1)
+    with client, pytest.raises(ConnectError, match="unreachable"):
+        client.connectors()

@@ -4,7 +4,6 @@ agreement with our own sink's layout."""
 from __future__ import annotations
 
 import re
-from pathlib import Path
 from typing import Any
 
 import jsonschema
