@@ -5,7 +5,9 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 ROWS ?= 100000
 
-.PHONY: run test test-snowflake lint typecheck bench bench-quick bench-gold bench-streaming venv clean
+AIRFLOW_HOME_DIR ?= .salespipe/dev/airflow
+
+.PHONY: airflow run test test-snowflake lint typecheck bench bench-quick bench-gold bench-streaming venv clean
 
 RUN_STAMP := $(VENV)/.installed-run
 
@@ -44,15 +46,15 @@ test-snowflake: $(FS_STAMP)
 
 # The real Kubernetes API server the operator tests run against (cached after one build).
 test: $(STAMP) k8s-build test-snowflake
-	$(BIN)/ruff check src tests bench
-	$(BIN)/ruff format --check src tests bench
+	$(BIN)/ruff check src tests bench dags
+	$(BIN)/ruff format --check src tests bench dags
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 	$(BIN)/pytest
 
 lint: $(STAMP)
-	$(BIN)/ruff check src tests bench
-	$(BIN)/ruff format --check src tests bench
+	$(BIN)/ruff check src tests bench dags
+	$(BIN)/ruff format --check src tests bench dags
 
 typecheck: $(STAMP)
 	$(BIN)/mypy
@@ -70,6 +72,10 @@ bench-streaming: $(STAMP)
 	$(BIN)/python -m bench.streaming --producer-config batch.size=131072
 	$(BIN)/python -m bench.stream_silver --rates 1000 10000 --seconds 60 \
 		--producer-config linger.ms=50
+
+# A local Airflow (api-server, scheduler, dag-processor) with salespipe's DAGs.
+airflow: $(STAMP)
+	$(BIN)/salespipe dev airflow --home $(AIRFLOW_HOME_DIR)
 
 clean:
 	rm -rf .salespipe

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from salespipe.dev.airflow import LocalAirflow
 from salespipe.dev.kafka import TansuBroker, create_topic
 from salespipe.dev.s3 import SeaweedS3
 from salespipe.settings import Settings
@@ -83,3 +84,11 @@ def seaweed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Seaweed
 def bronze(tmp_path: Path) -> ObjectStore:
     """A fresh local Bronze store."""
     return ObjectStore(str(tmp_path / "data" / "bronze"))
+
+
+@pytest.fixture(scope="session")
+def local_airflow(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalAirflow]:
+    """A real Airflow (api-server, scheduler, dag-processor on SQLite, parallelism 2)
+    serving ``dags/``, for the session; stopped by process group."""
+    with LocalAirflow(tmp_path_factory.mktemp("airflow"), parallelism=2) as airflow:
+        yield airflow

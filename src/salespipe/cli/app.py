@@ -300,6 +300,26 @@ def dev_kafka(
     raise typer.Exit(commands.dev_kafka(port=port, storage=storage))
 
 
+@dev.command("airflow")
+def dev_airflow(
+    home: Annotated[Path, typer.Option(help="AIRFLOW_HOME (database, logs, password).")] = Path(
+        ".salespipe/dev/airflow"
+    ),
+    data_dir: DataDir = None,
+    port: Annotated[int, typer.Option(help="API server port on 127.0.0.1 (0: free).")] = 8080,
+) -> None:
+    """Run Airflow 3 (api-server, scheduler, dag-processor) with salespipe's DAGs."""
+    from salespipe.dev.airflow import LocalAirflow, run_local_airflow
+
+    def ready(airflow: LocalAirflow) -> None:
+        console.print(f"Airflow is up at [bold]{airflow.url}[/] (user admin)")
+        console.print(f"password in {airflow.passwords_file}; Ctrl-C stops it")
+
+    root = Path(Settings.from_env(data_dir).data_dir).resolve()
+    airflow = LocalAirflow(home.resolve(), data_dir=root, port=port)
+    raise typer.Exit(run_local_airflow(airflow, ready))
+
+
 def main() -> None:
     """Console entry point: one clear line and a non-zero exit on failure."""
     try:

@@ -16,11 +16,14 @@ from __future__ import annotations
 import json
 import os
 import secrets
+import signal
 import subprocess
 import sys
+import threading
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
@@ -29,8 +32,14 @@ from salespipe.dev.ports import free_port
 from salespipe.dev.process import Service, stop_group
 from salespipe.dev.shared import repo_root
 
-COMPONENTS = ("api-server", "scheduler", "dag-processor")
+COMPONENTS: dict[str, tuple[str, ...]] = {
+    "api-server": (),
+    # Its log server would bind every interface; the API server reads the log files.
+    "scheduler": ("--skip-serve-logs",),
+    "dag-processor": (),
+}
 USERNAME = "admin"
+_STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 LATENCY_SETTINGS: dict[str, str] = {
     # How often the scheduler loop runs when idle, and how soon a queued task starts.
@@ -138,11 +147,11 @@ class LocalAirflow(Service):
             migrated.touch()
         (self.home / "logs").mkdir(exist_ok=True)
         try:
-            for component in COMPONENTS:
+            for component, flags in COMPONENTS.items():
                 log = (self.home / "logs" / f"{component}.log").open("ab")
                 self._logs.append(log)
                 self._processes[component] = subprocess.Popen(
-                    [self._airflow(), component],
+                    [self._airflow(), component, *flags],
                     env=env,
                     stdin=subprocess.DEVNULL,
                     stdout=log,
@@ -164,15 +173,19 @@ class LocalAirflow(Service):
         except (urllib.error.URLError, OSError, ValueError):
             return None
 
+    def check_running(self) -> None:
+        """Raise naming the first component that exited, and its log."""
+        for name, process in self._processes.items():
+            if process.poll() is not None:
+                raise AirflowError(
+                    f"airflow {name} exited with code {process.returncode}; see "
+                    f"{self.home / 'logs' / (name + '.log')}"
+                )
+
     def _wait_healthy(self, timeout: float) -> None:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            for name, process in self._processes.items():
-                if process.poll() is not None:
-                    raise AirflowError(
-                        f"airflow {name} exited with code {process.returncode}; see "
-                        f"{self.home / 'logs' / (name + '.log')}"
-                    )
+            self.check_running()
             body = self.health()
             if body and all(
                 body.get(part, {}).get("status") == "healthy"
@@ -192,3 +205,19 @@ class LocalAirflow(Service):
         for log in self._logs:
             log.close()
         self._logs.clear()
+
+
+def run_local_airflow(airflow: LocalAirflow, ready: Callable[[LocalAirflow], None]) -> int:
+    """Run ``airflow`` in the foreground until SIGINT/SIGTERM; ``ready`` is told once
+    it is healthy. Returns the exit code."""
+    stop = threading.Event()
+    previous = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in _STOP_SIGNALS}
+    try:
+        with airflow:
+            ready(airflow)
+            while not stop.wait(1.0):
+                airflow.check_running()
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    return 0

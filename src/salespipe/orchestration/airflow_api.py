@@ -63,7 +63,7 @@ class DagRun:
 class AirflowClient:
     """REST API v2 of one Airflow; safe to share within a thread."""
 
-    def __init__(self, url: str, username: str, password: str, timeout_s: float = 10.0) -> None:
+    def __init__(self, url: str, username: str, password: str, timeout_s: float = 30.0) -> None:
         self.url = url.rstrip("/")
         self._credentials = {"username": username, "password": password}
         self._http = httpx.Client(base_url=self.url, timeout=timeout_s)
@@ -154,12 +154,17 @@ class AirflowClient:
     def wait(self, dag_id: str, dag_run_id: str, timeout_s: float = 300.0) -> DagRun:
         """Poll until the run finishes; raises TimeoutError naming its last state."""
         deadline = time.monotonic() + timeout_s
+        state = "unknown"
         while True:
-            run = self.run(dag_id, dag_run_id)
-            if run.finished:
+            try:
+                run = self.run(dag_id, dag_run_id)
+            except AirflowUnavailable:  # a busy API server: keep polling until the deadline
+                run = None
+            if run is not None and run.finished:
                 return run
+            state = run.state if run else state
             if time.monotonic() >= deadline:
-                raise TimeoutError(f"{dag_id} run {dag_run_id} still {run.state}")
+                raise TimeoutError(f"{dag_id} run {dag_run_id} still {state}")
             time.sleep(0.5)
 
 
