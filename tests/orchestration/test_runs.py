@@ -10,7 +10,8 @@ from typing import Any
 import pytest
 
 from salespipe.dev.kafka import TansuBroker
-from salespipe.gold.runner import gold_status
+from salespipe.gold.runner import MARTS, gold_dir, gold_status
+from salespipe.orchestration.tasks import node_results
 from salespipe.pipeline.status import layer_status
 from salespipe.settings import Settings
 from salespipe.streaming.commands import produce
@@ -58,6 +59,12 @@ def test_batch_lands_silver_then_emits_once_and_analytics_builds_gold(
     gold = gold_status(settings)
     assert gold["fact_rows"] == silver["rows"]
     assert gold["sales_total"] == silver["sales_total"]
+    models = {
+        n["name"]: n["status"]
+        for n in node_results(gold_dir(settings) / "target" / "run_results.json")
+        if n["type"] == "model"
+    }
+    assert {models[m] for m in MARTS} == {"success"}
 
 
 def test_a_failing_silver_step_fails_the_task_and_emits_nothing(

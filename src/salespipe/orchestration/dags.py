@@ -251,7 +251,7 @@ def sales_analytics() -> DAG:
             @task
             def gold(conf: dict[str, Any]) -> dict[str, Any]:
                 figures = tasks.model_gold(RunConf.from_mapping(conf))
-                log.info("%s", figures["summary"])
+                log.info("%s", figures.pop("summary"))
                 return figures
 
             gold.expand(conf=confs)

@@ -8,11 +8,15 @@ functions import the engine only when a task actually runs.
 
 from __future__ import annotations
 
+import json
+import logging
+from pathlib import Path
 from typing import Any, Literal
 
 from salespipe.orchestration.conf import RunConf
 
 Kind = Literal["batch", "events"]
+log = logging.getLogger("salespipe.tasks")
 
 
 def pending(conf: RunConf, kind: Kind) -> list[str]:
@@ -76,18 +80,49 @@ def committed(before: int | None, after: int | None) -> bool:
 
 
 def model_gold(conf: RunConf) -> dict[str, Any]:
-    """``dbt build`` of Gold in-process; raises naming every failed model or test."""
-    from salespipe.gold.runner import build_gold
+    """``dbt build`` of Gold in-process; raises naming every failed model or test.
 
-    result = build_gold(conf.settings())
+    Returns the per-model outcome from dbt's ``run_results.json`` artifact, so the
+    task log and XCom show each model's status and time.
+    """
+    from salespipe.gold.runner import build_gold, gold_dir
+
+    settings = conf.settings()
+    result = build_gold(settings)
+    nodes = node_results(gold_dir(settings) / "target" / "run_results.json")
+    for node in nodes:
+        log.info(
+            "dbt %-6s %-28s %-7s %6.2fs",
+            node["type"],
+            node["name"],
+            node["status"],
+            node["seconds"],
+        )
     if not result.success:
         raise GoldFailed(result.summary())
     return {
         "models": result.models_passed,
         "tests": result.tests_passed,
         "seconds": round(result.elapsed_s, 3),
+        "nodes": [n for n in nodes if n["type"] == "model"],
         "summary": result.summary(),
     }
+
+
+def node_results(run_results: Path) -> list[dict[str, Any]]:
+    """Each node of the last dbt run: name, type, status and seconds (dbt's artifact)."""
+    if not run_results.exists():
+        return []
+    results = json.loads(run_results.read_text())["results"]
+    return [
+        {
+            "name": r["unique_id"].split(".")[-1],
+            "type": r["unique_id"].split(".")[0],
+            "status": r["status"],
+            "seconds": round(float(r.get("execution_time") or 0.0), 3),
+        }
+        for r in results
+    ]
 
 
 class GoldFailed(RuntimeError):
