@@ -35,6 +35,14 @@ def streaming_cli(*args: str, log: Path) -> subprocess.Popen[bytes]:
     )
 
 
+def catches(pid: int, signum: int) -> bool:
+    """True once process ``pid`` has installed a handler for ``signum`` (its SigCgt)."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("SigCgt:"):
+            return bool(int(line.split()[1], 16) >> (signum - 1) & 1)
+    return False
+
+
 def wait_for(condition: Any, timeout: float, what: str) -> None:
     deadline = time.monotonic() + timeout
     while not condition():
@@ -132,7 +140,7 @@ def test_sigterm_stops_stream_cleanly_and_lands_everything(
     data_dir = tmp_path / "data"
     bronze = ObjectStore(str(data_dir / "bronze"))
     producing = threading.Thread(
-        target=produce_scenario, args=(broker.bootstrap, 6000), kwargs={"rate": 3000}
+        target=produce_scenario, args=(broker.bootstrap, 12_000), kwargs={"rate": 3000}
     )
     producing.start()
     process = streaming_cli(
@@ -148,7 +156,10 @@ def test_sigterm_stops_stream_cleanly_and_lands_everything(
         log=tmp_path / "stream.log",
     )
     try:
-        time.sleep(2.5)
+        # On a loaded machine start-up alone can take seconds: signal only once the
+        # stream handles SIGTERM, then give it a moment to buffer events.
+        wait_for(lambda: catches(process.pid, signal.SIGTERM), 60, "the SIGTERM handler")
+        time.sleep(3)
         process.send_signal(signal.SIGTERM)
         assert process.wait(30) == 0
     finally:
