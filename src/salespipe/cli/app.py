@@ -300,6 +300,26 @@ def dev_kafka(
     raise typer.Exit(commands.dev_kafka(port=port, storage=storage))
 
 
+operator_app = typer.Typer(help="The SalesPipeline custom resource and its kopf operator.")
+app.add_typer(operator_app, name="operator")
+
+
+@operator_app.command("crd")
+def operator_crd() -> None:
+    """Print the SalesPipeline CRD (as committed under charts/salespipe/crds/)."""
+    from salespipe.control.crd import crd_yaml
+
+    sys.stdout.write(crd_yaml())
+
+
+@operator_app.command("docs")
+def operator_docs() -> None:
+    """Print the SalesPipeline field reference (docs/salespipeline.md)."""
+    from salespipe.control.crd import docs_markdown
+
+    sys.stdout.write(docs_markdown())
+
+
 def main() -> None:
     """Console entry point: one clear line and a non-zero exit on failure."""
     try:
