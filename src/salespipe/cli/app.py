@@ -320,6 +320,27 @@ def operator_docs() -> None:
     sys.stdout.write(docs_markdown())
 
 
+@operator_app.command("run")
+def operator_run(
+    namespace: Annotated[
+        list[str] | None,
+        typer.Option("--namespace", "-n", help="Namespaces (globs) to serve; all when absent."),
+    ] = None,
+    log_json: Annotated[bool, typer.Option(help="Structured JSON log lines.")] = True,
+    verbose: Annotated[bool, typer.Option(help="Debug logging.")] = False,
+) -> None:
+    """Run the operator against the current kubeconfig (or in-cluster credentials).
+
+    Airflow and tuning come from the environment: SALESPIPE_AIRFLOW_URL,
+    SALESPIPE_AIRFLOW_USERNAME, SALESPIPE_AIRFLOW_PASSWORD, SALESPIPE_TRIGGER_DAG,
+    SALESPIPE_DAG_IDS, SALESPIPE_POLL_SECONDS, SALESPIPE_RESYNC_SECONDS,
+    SALESPIPE_AWAIT_STRIMZI, SALESPIPE_OPERATOR_METRICS_PORT.
+    """
+    from salespipe.control.run import run_operator
+
+    run_operator(namespaces=namespace or [], log_json=log_json, verbose=verbose)
+
+
 def main() -> None:
     """Console entry point: one clear line and a non-zero exit on failure."""
     try:

@@ -146,6 +146,14 @@ class StreamingSource:
 class Source:
     """Where the pipeline's raw sales come from."""
 
+    __cel_rules__: ClassVar[tuple[Rule, ...]] = (
+        Rule(
+            "!has(self.streaming) || self.batch.bronzeUri.startsWith('s3://')",
+            "streaming needs an s3:// batch.bronzeUri: the Kafka Connect S3 sink lands events"
+            " there",
+        ),
+    )
+
     batch: BatchSource
     """CSV drops (always present: Bronze is the landing zone of both sources)."""
     streaming: StreamingSource | None = None

@@ -1,0 +1,157 @@
+"""A STUB of the documented Airflow 3 REST API v2 contract, for the calls the operator
+makes: ``POST /auth/token`` (JWT), ``PATCH /api/v2/dags/{dag_id}`` (unpause),
+``POST /api/v2/dags/{dag_id}/dagRuns`` (409 when the run id exists) and
+``GET /api/v2/dags/{dag_id}/dagRuns/{dag_run_id}``.
+
+Not Airflow: no scheduler runs the runs; tests move a run's state with ``finish``.
+It exists so the operator's tests can run before the real local Airflow harness
+(``salespipe.dev.airflow``) lands; tests against real Airflow replace it there.
+It can be stopped and started again on the same port to play "Airflow down".
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import threading
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import unquote
+
+from salespipe.dev.ports import free_port
+
+
+@dataclass
+class StubRun:
+    dag_id: str
+    dag_run_id: str
+    conf: dict[str, Any]
+    state: str = "queued"
+
+
+@dataclass
+class AirflowStub:
+    """The stub server; ``runs``, ``paused`` and ``posts`` are what tests inspect."""
+
+    username: str = "operator"
+    password: str = field(default_factory=lambda: secrets.token_urlsafe(12), repr=False)
+    port: int = field(default_factory=free_port)
+    dags: tuple[str, ...] = ("salespipe_batch", "salespipe_streaming")
+    runs: dict[tuple[str, str], StubRun] = field(default_factory=dict)
+    paused: dict[str, bool] = field(default_factory=dict)
+    posts: list[tuple[str, str]] = field(default_factory=list)
+    """Every trigger request (dag_id, dag_run_id), duplicates included."""
+    tokens: set[str] = field(default_factory=set)
+    _server: ThreadingHTTPServer | None = None
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def __post_init__(self) -> None:
+        self.paused = dict.fromkeys(self.dags, True)  # Airflow's default for new DAGs
+
+    def start(self) -> AirflowStub:
+        stub = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args: Any) -> None:
+                pass
+
+            def _body(self) -> Any:
+                n = int(self.headers.get("Content-Length") or 0)
+                return json.loads(self.rfile.read(n)) if n else None
+
+            def _send(self, code: int, body: Any) -> None:
+                data = json.dumps(body).encode()
+                self.send_response(code)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def _authorised(self) -> bool:
+                auth = self.headers.get("Authorization", "")
+                if auth.removeprefix("Bearer ") in stub.tokens:
+                    return True
+                self._send(401, {"detail": "Not authenticated"})
+                return False
+
+            def do_POST(self) -> None:
+                body = self._body()
+                if self.path == "/auth/token":
+                    if body != {"username": stub.username, "password": stub.password}:
+                        return self._send(401, {"detail": "Invalid credentials"})
+                    token = secrets.token_urlsafe(16)
+                    stub.tokens.add(token)
+                    return self._send(201, {"access_token": token})
+                if not self._authorised():
+                    return None
+                parts = self.path.strip("/").split("/")  # api v2 dags <id> dagRuns
+                if len(parts) != 5 or parts[:3] != ["api", "v2", "dags"] or parts[4] != "dagRuns":
+                    return self._send(404, {"detail": "Not Found"})
+                dag_id = unquote(parts[3])
+                if dag_id not in stub.paused:
+                    return self._send(404, {"detail": f"DAG with dag_id: '{dag_id}' not found"})
+                if "logical_date" not in body:
+                    return self._send(422, {"detail": "logical_date: Field required"})
+                run_id = body["dag_run_id"]
+                with stub._lock:
+                    stub.posts.append((dag_id, run_id))
+                    if (dag_id, run_id) in stub.runs:
+                        return self._send(409, {"detail": f"DAG Run {run_id} already exists"})
+                    run = StubRun(dag_id, run_id, body.get("conf") or {})
+                    stub.runs[(dag_id, run_id)] = run
+                return self._send(200, _run_json(run))
+
+            def do_PATCH(self) -> None:
+                if not self._authorised():
+                    return None
+                body = self._body()
+                dag_id = unquote(self.path.strip("/").split("/")[3])
+                if dag_id not in stub.paused:
+                    return self._send(404, {"detail": f"DAG with dag_id: '{dag_id}' not found"})
+                stub.paused[dag_id] = bool(body["is_paused"])
+                return self._send(200, {"dag_id": dag_id, "is_paused": stub.paused[dag_id]})
+
+            def do_GET(self) -> None:
+                if not self._authorised():
+                    return None
+                parts = self.path.strip("/").split("/")
+                key = (unquote(parts[3]), unquote(parts[5])) if len(parts) == 6 else None
+                run = stub.runs.get(key) if key else None
+                if run is None:
+                    return self._send(404, {"detail": "DAGRun not found"})
+                return self._send(200, _run_json(run))
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
+        self._server.daemon_threads = True
+        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+        return self
+
+    def stop(self) -> None:
+        if self._server:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+
+    def finish(self, dag_run_id: str, state: str = "success") -> None:
+        for run in self.runs.values():
+            if run.dag_run_id == dag_run_id:
+                run.state = state
+
+    def runs_of(self, pipeline: str) -> list[StubRun]:
+        return [r for r in self.runs.values() if r.conf.get("pipeline") == pipeline]
+
+
+def _run_json(run: StubRun) -> dict[str, Any]:
+    return {
+        "dag_id": run.dag_id,
+        "dag_run_id": run.dag_run_id,
+        "state": run.state,
+        "conf": run.conf,
+        "logical_date": None,
+        "run_type": "manual",
+    }
