@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -13,6 +14,7 @@ from kubernetes.client.rest import ApiException  # type: ignore[import-untyped]
 
 from salespipe.control.crd import API_VERSION, GROUP, KIND, PLURAL, VERSION, render_crd
 from salespipe.dev.kube import KubeAPIServer
+from tests.control.airflow_stub import AirflowStub
 from tests.dev.conftest import kube_api, kube_client
 
 __all__ = ["kube_api", "kube_client"]
@@ -89,3 +91,12 @@ def salespipeline_crd(kube_api: KubeAPIServer) -> dict[str, Any]:
 @pytest.fixture
 def pipelines(salespipeline_crd: dict[str, Any], kube_client: client.ApiClient) -> Pipelines:
     return Pipelines(client.CustomObjectsApi(kube_client))
+
+
+@pytest.fixture
+def airflow_stub() -> Iterator[AirflowStub]:
+    stub = AirflowStub().start()
+    try:
+        yield stub
+    finally:
+        stub.stop()

@@ -55,6 +55,11 @@ FIELD_MANAGER = "salespipe-operator"
 COMPONENT = "salespipe-operator"
 
 
+def run_reason(state: str) -> str:
+    """A condition/event reason for an Airflow run state: RunQueued, RunSucceeded, ..."""
+    return "Run" + {"success": "Succeeded", "failed": "Failed"}.get(state, state.capitalize())
+
+
 def now() -> str:
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
@@ -375,9 +380,8 @@ class Reconciler:
                 state = self.airflow.run_state(last.dag_id, last.dag_run_id)
                 if state != last.state:
                     kind = "Warning" if state == "failed" else "Normal"
-                    p.events.append(
-                        (kind, f"Run{state.capitalize()}", f"DAG run {last.dag_run_id}: {state}")
-                    )
+                    message = f"DAG run {last.dag_run_id}: {state}"
+                    p.events.append((kind, run_reason(state), message))
                 last = LastRun(
                     last.dag_id, last.dag_run_id, last.generation, state, last.triggered_at, now()
                 )
@@ -393,7 +397,7 @@ class Reconciler:
             p.set("OrchestrationReady", False, "RunFailed", f"DAG run {last.dag_run_id} failed")
         else:
             state = last.state if last else "unknown"
-            p.set("OrchestrationReady", True, f"Run{state.capitalize()}", f"DAG run {state}")
+            p.set("OrchestrationReady", True, run_reason(state), f"DAG run {state}")
         return last
 
     def serves(self, namespace: str) -> bool:
