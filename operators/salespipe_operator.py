@@ -1,10 +1,17 @@
-"""The SalesPipeline operator's entry point: ``kopf run operators/salespipe_operator.py``.
+"""The SalesPipeline operator's entry point, thin on purpose: handlers and logic live in
+``salespipe.control``.
 
-Thin on purpose: the handlers and all logic live in ``salespipe.control``; importing
-``salespipe.control.handlers`` registers them with kopf. ``salespipe operator run``
-is the same operator with CLI options.
+* ``python operators/salespipe_operator.py [-n NAMESPACE ...]``: the operator process
+  (the container's command), same as ``salespipe operator run``;
+* ``kopf run operators/salespipe_operator.py``: kopf's own runner; importing this file
+  registers the handlers.
 """
 
-from salespipe.control import handlers
+if __name__ == "__main__":
+    from salespipe.control.run import main
 
-__all__ = ["handlers"]
+    main()  # imports the handlers itself, after trimming what kopf would import
+else:
+    from salespipe.control import handlers
+
+    __all__ = ["handlers"]

@@ -135,6 +135,11 @@ INVALID: list[tuple[str, Edit, list[str]]] = [
         ["spec.silver.uri", "should match"],
     ),
     (
+        "streaming into a local Bronze",
+        _set("source.batch.bronzeUri", "/data/bronze"),
+        ["spec.source", "streaming needs an s3:// batch.bronzeUri"],
+    ),
+    (
         "schedule not cron",
         _set("source.batch.schedule", "every hour"),
         ["spec.source.batch.schedule", "schedule must be a cron expression"],

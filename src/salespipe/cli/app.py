@@ -336,9 +336,13 @@ def operator_run(
     SALESPIPE_DAG_IDS, SALESPIPE_POLL_SECONDS, SALESPIPE_RESYNC_SECONDS,
     SALESPIPE_AWAIT_STRIMZI, SALESPIPE_OPERATOR_METRICS_PORT.
     """
-    from salespipe.control.run import run_operator
+    import os
 
-    run_operator(namespaces=namespace or [], log_json=log_json, verbose=verbose)
+    from salespipe.control.run import argv
+
+    # A fresh interpreter: the operator needs none of the data engines this CLI imports.
+    args = argv(namespace or [], log_json=log_json, verbose=verbose)
+    os.execv(args[0], args)
 
 
 def main() -> None:
