@@ -4,6 +4,8 @@
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -13,6 +15,21 @@ from salespipe.dev.kafka import TansuBroker, create_topic
 from salespipe.dev.s3 import SeaweedS3
 from salespipe.settings import Settings
 from salespipe.storage import ObjectStore
+
+_AIRFLOW_HOME = tempfile.mkdtemp(prefix="salespipe-test-airflow-")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Airflow reads its configuration once, at first import: point it at a throwaway
+    home (SQLite, no examples, our dags/) before any test module can import it."""
+    os.environ["AIRFLOW_HOME"] = _AIRFLOW_HOME
+    os.environ["AIRFLOW__CORE__LOAD_EXAMPLES"] = "False"
+    os.environ["AIRFLOW__CORE__DAGS_FOLDER"] = str(Path(__file__).parents[1] / "dags")
+    os.environ.pop("SALESPIPE_EXECUTION_MODE", None)
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    shutil.rmtree(_AIRFLOW_HOME, ignore_errors=True)
 
 
 @pytest.fixture

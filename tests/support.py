@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+import yaml
 from deltalake import DeltaTable
 
 from salespipe.bronze.ingest import land
@@ -92,3 +93,12 @@ def sales(settings: Settings) -> list[dict[str, Any]]:
 
 def quarantine(settings: Settings) -> list[dict[str, Any]]:
     return rows(settings, QUARANTINE, "_source_object, _source_position")
+
+
+def crd_schema(path: Path, version: str = "v1") -> dict[str, Any]:
+    """The ``openAPIV3Schema`` that ``path``'s CRD serves for ``version``."""
+    crd = yaml.safe_load(path.read_text())
+    served = {v["name"]: v for v in crd["spec"]["versions"] if v["served"]}
+    assert version in served, f"{path.name} does not serve {version}"
+    schema: dict[str, Any] = served[version]["schema"]["openAPIV3Schema"]
+    return schema

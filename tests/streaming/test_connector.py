@@ -4,12 +4,10 @@ agreement with our own sink's layout."""
 from __future__ import annotations
 
 import re
-from pathlib import Path
 from typing import Any
 
 import jsonschema
 import pytest
-import yaml
 
 from salespipe.bronze.events import event_key
 from salespipe.dev.shared import strimzi_crd
@@ -17,16 +15,9 @@ from salespipe.streaming.connector import (
     connect_config_providers,
     render_kafka_connector,
 )
+from tests.support import crd_schema
 
 CRD_FILE = strimzi_crd("047-Crd-kafkaconnector.yaml")
-
-
-def crd_schema(path: Path, version: str = "v1") -> dict[str, Any]:
-    crd = yaml.safe_load(path.read_text())
-    served = {v["name"]: v for v in crd["spec"]["versions"] if v["served"]}
-    assert version in served, f"{path.name} does not serve {version}"
-    schema: dict[str, Any] = served[version]["schema"]["openAPIV3Schema"]
-    return schema
 
 
 @pytest.fixture(scope="module")

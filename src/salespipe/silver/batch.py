@@ -440,6 +440,41 @@ class _Split:
 Progress = Callable[[str, int, int], None]
 
 
+@dataclass
+class Work:
+    """What a Silver run would take in: read from Bronze's listing and the ledgers."""
+
+    sales: DeltaTable | None
+    taken: dict[str, FileEntry]
+    pending: list[ObjectInfo]
+    """New objects, and event objects a replay has grown since they were taken."""
+    repair: list[ObjectInfo]
+    """Objects ``sales`` took whose quarantine commit a crash lost."""
+
+    def __bool__(self) -> bool:
+        return bool(self.pending or self.repair)
+
+
+def find_work(settings: Settings) -> Work:
+    """The Bronze objects the next Silver run would take in; cheap (listing + logs)."""
+    sales = open_table(settings.silver, SALES)
+    taken = read_ledger(sales).files
+    quarantined = read_ledger(open_table(settings.silver, QUARANTINE)).files
+    objects = list(batch_files(settings.bronze))
+    objects += [
+        info
+        for info in settings.bronze.list(f"{EVENTS_DIR}/{settings.topic}")
+        if parse_object_key(info.key)
+    ]
+    pending = [o for o in objects if o.key not in taken or taken[o.key].size not in (0, o.size)]
+    repair = [
+        o
+        for o in objects
+        if o.key in taken and taken[o.key].status == "merged" and o.key not in quarantined
+    ]
+    return Work(sales, taken, pending, repair)
+
+
 def run_silver(settings: Settings, progress: Progress | None = None) -> SilverResult:
     """Take every new Bronze object (CSV drops and event files) into Silver; a no-op
     when there is none.
@@ -453,22 +488,8 @@ def run_silver(settings: Settings, progress: Progress | None = None) -> SilverRe
     run = _Run(
         settings, SilverResult(f"batch-{now:%Y%m%dT%H%M%SZ}-{uuid.uuid4().hex[:8]}"), now, progress
     )
-    sales = open_table(settings.silver, SALES)
-    taken = read_ledger(sales).files
-    quarantined = read_ledger(open_table(settings.silver, QUARANTINE)).files
-    objects = list(batch_files(settings.bronze))
-    objects += [
-        info
-        for info in settings.bronze.list(f"{EVENTS_DIR}/{settings.topic}")
-        if parse_object_key(info.key)
-    ]
-    # New objects, and event objects a replay has grown since they were taken.
-    pending = [o for o in objects if o.key not in taken or taken[o.key].size not in (0, o.size)]
-    repair = [
-        o
-        for o in objects
-        if o.key in taken and taken[o.key].status == "merged" and o.key not in quarantined
-    ]
+    work = find_work(settings)
+    sales, taken, pending, repair = work.sales, work.taken, work.pending, work.repair
     if pending or repair:
         with tempfile.TemporaryDirectory(dir=settings.scratch_dir, prefix="silver-") as tmp:
             con = _connect(settings, Path(tmp))

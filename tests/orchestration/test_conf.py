@@ -1,0 +1,34 @@
+"""A run conf names its pipeline and layers; typos and bad values are errors."""
+
+from __future__ import annotations
+
+import pytest
+
+from salespipe.orchestration.conf import ConfError, RunConf
+
+
+def test_a_conf_round_trips_through_a_mapping() -> None:
+    conf = RunConf(pipeline="emea", data_dir="/lake", silver_uri="s3://lake/silver")
+    assert RunConf.from_mapping(conf.to_dict()) == conf
+    assert conf.settings().silver.uri() == "s3://lake/silver"
+    assert conf.settings().bronze.uri() == "/lake/bronze"
+
+
+def test_empty_values_take_the_defaults() -> None:
+    assert RunConf.from_mapping({"pipeline": "p", "bronze_uri": "", "spark": None}) == RunConf(
+        pipeline="p"
+    )
+
+
+@pytest.mark.parametrize(
+    ("values", "message"),
+    [
+        ({"pipelin": "p"}, "unknown run conf keys \\['pipelin'\\]"),
+        ({"pipeline": "Bad_Name"}, "lowercase DNS label"),
+        ({"gold_target": "bigquery"}, "expected duckdb or snowflake"),
+        ({"mode": "yarn"}, "expected local or kubernetes"),
+    ],
+)
+def test_bad_confs_are_refused_naming_the_field(values: dict[str, str], message: str) -> None:
+    with pytest.raises(ConfError, match=message):
+        RunConf.from_mapping(values)
