@@ -37,7 +37,7 @@ class AirflowStub:
     username: str = "operator"
     password: str = field(default_factory=lambda: secrets.token_urlsafe(12), repr=False)
     port: int = field(default_factory=free_port)
-    dags: tuple[str, ...] = ("salespipe_batch", "salespipe_streaming")
+    dags: tuple[str, ...] = ("sales_batch", "sales_streaming", "sales_analytics")
     runs: dict[tuple[str, str], StubRun] = field(default_factory=dict)
     paused: dict[str, bool] = field(default_factory=dict)
     posts: list[tuple[str, str]] = field(default_factory=list)

@@ -1,28 +1,25 @@
-"""The operator's Airflow client against a stub of the documented REST API v2 contract
-(tests against a real Airflow come with salespipe.dev.airflow)."""
+"""What the operator asks Airflow, through the orchestration package's REST v2 client,
+against a stub of the documented contract (tests against a real Airflow use
+salespipe.dev.airflow)."""
 
 from __future__ import annotations
 
 import pytest
 
-from salespipe.control.airflow import (
-    AirflowRejected,
-    AirflowREST,
-    AirflowUnavailable,
-    dag_run_id,
-    run_conf,
-)
+from salespipe.control.airflow import Orchestrator, dag_run_id, run_conf
 from salespipe.control.children import Owner
 from salespipe.control.model import SalesPipelineSpec
 from salespipe.control.schema import from_api
+from salespipe.orchestration.airflow_api import AirflowAPIError, AirflowClient, AirflowUnavailable
+from salespipe.orchestration.conf import RunConf
 from tests.control.airflow_stub import AirflowStub
 from tests.control.conftest import pipeline
 
 OWNER = Owner("emea", "sales", "0b7c6d2e-8f0a-4b65-a1d2-3e4f5a6b7c8d")
 
 
-def rest(stub: AirflowStub, password: str | None = None) -> AirflowREST:
-    return AirflowREST(stub.url, stub.username, stub.password if password is None else password)
+def rest(stub: AirflowStub, password: str | None = None) -> Orchestrator:
+    return AirflowClient(stub.url, stub.username, stub.password if password is None else password)
 
 
 def test_run_id_is_deterministic_per_uid_and_generation() -> None:
@@ -32,53 +29,66 @@ def test_run_id_is_deterministic_per_uid_and_generation() -> None:
 
 
 def test_run_conf_carries_what_the_dags_need() -> None:
-    body = pipeline("emea", engine={"mode": "spark", "spark": {"image": "spark:4"}})
-    spec = from_api(SalesPipelineSpec, body["spec"])
-    assert run_conf(OWNER, spec) == {
+    body = pipeline("emea")
+    conf = run_conf(OWNER, from_api(SalesPipelineSpec, body["spec"]))
+    assert conf == {
         "pipeline": "emea",
         "bronze_uri": "s3://lake/bronze",
         "silver_uri": "s3://lake/silver",
         "gold_target": "duckdb",
         "topic": "sales_events",
-        "mode": "kubernetes",
+        "mode": "local",
     }
+    assert RunConf.from_mapping(conf).settings().silver_uri == "s3://lake/silver"
 
 
-def test_unpause_trigger_and_state(airflow_stub: AirflowStub) -> None:
+def test_spark_engine_conf_is_accepted_by_the_dags() -> None:
+    body = pipeline(
+        "emea",
+        engine={"mode": "spark", "spark": {"image": "spark:4", "executor": {"instances": 4}}},
+    )
+    conf = run_conf(OWNER, from_api(SalesPipelineSpec, body["spec"]))
+    assert conf["mode"] == "kubernetes"
+    assert conf["spark"]["executor_instances"] == 4
+    assert conf["spark"]["namespace"] == "sales"
+    assert RunConf.from_mapping(conf).spark == conf["spark"]
+
+
+def test_unpause_trigger_and_read_a_run(airflow_stub: AirflowStub) -> None:
     airflow = rest(airflow_stub)
-    airflow.ensure_unpaused(["salespipe_batch", "salespipe_streaming"])
-    assert airflow_stub.paused == {"salespipe_batch": False, "salespipe_streaming": False}
+    airflow.ensure_unpaused(airflow_stub.dags)
+    assert set(airflow_stub.paused.values()) == {False}
     run_id = dag_run_id(OWNER, 1)
-    assert airflow.trigger("salespipe_batch", run_id, {"pipeline": "emea"}) == "queued"
+    assert airflow.trigger("sales_batch", run_id, {"pipeline": "emea"}).state == "queued"
     airflow_stub.finish(run_id, "running")
-    assert airflow.run_state("salespipe_batch", run_id) == "running"
+    assert airflow.run("sales_batch", run_id).state == "running"
 
 
 def test_triggering_an_existing_run_id_is_not_a_second_run(airflow_stub: AirflowStub) -> None:
     """An operator restarted between trigger and status write triggers again: 409 means
-    already triggered, and the existing run's state comes back."""
+    already triggered, and the existing run comes back."""
     run_id = dag_run_id(OWNER, 1)
-    rest(airflow_stub).trigger("salespipe_batch", run_id, {})
+    rest(airflow_stub).trigger("sales_batch", run_id, {})
     airflow_stub.finish(run_id, "success")
-    assert rest(airflow_stub).trigger("salespipe_batch", run_id, {}) == "success"
+    assert rest(airflow_stub).trigger("sales_batch", run_id, {}).state == "success"
     assert len(airflow_stub.runs) == 1
-    assert airflow_stub.posts == [("salespipe_batch", run_id)] * 2
+    assert airflow_stub.posts == [("sales_batch", run_id)] * 2
 
 
 def test_expired_token_is_renewed(airflow_stub: AirflowStub) -> None:
     airflow = rest(airflow_stub)
-    airflow.ensure_unpaused(["salespipe_batch"])
+    airflow.ensure_unpaused(["sales_batch"])
     airflow_stub.tokens.clear()  # Airflow restarted or the JWT expired
-    airflow.ensure_unpaused(["salespipe_batch"])
+    airflow.ensure_unpaused(["sales_batch"])
     assert len(airflow_stub.tokens) == 1
 
 
 def test_refusals_and_outages_are_told_apart(airflow_stub: AirflowStub) -> None:
-    with pytest.raises(AirflowRejected, match="HTTP 404 DAG with dag_id: 'nope' not found"):
+    with pytest.raises(AirflowAPIError, match="HTTP 404 DAG with dag_id: 'nope' not found"):
         rest(airflow_stub).trigger("nope", "r1", {})
-    with pytest.raises(AirflowRejected, match="401") as bad_login:
-        rest(airflow_stub, password="wrong").ensure_unpaused(["salespipe_batch"])
+    with pytest.raises(AirflowAPIError, match="401") as bad_login:
+        rest(airflow_stub, password="wrong").ensure_unpaused(["sales_batch"])
     assert "wrong" not in str(bad_login.value)
     airflow_stub.stop()
-    with pytest.raises(AirflowUnavailable, match="Connection refused"):
-        rest(airflow_stub).run_state("salespipe_batch", "r1")
+    with pytest.raises(AirflowUnavailable, match="unreachable"):
+        rest(airflow_stub).run("sales_batch", "r1")

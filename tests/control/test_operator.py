@@ -163,10 +163,10 @@ def test_create_makes_owned_children_triggers_a_run_and_reports_ready(operator: 
         "topic": "sales_events",
         "mode": "local",
     }
-    assert operator.airflow.paused == {"salespipe_batch": False, "salespipe_streaming": False}
+    assert set(operator.airflow.paused.values()) == {False}
     assert body["status"]["lastRun"]["state"] == "queued"
     reasons = wait_for(lambda: (r := operator.events(name)) and "Reconciled" in r and r, "events")
-    assert {"ChildCreated", "RunTriggered", "Reconciled"} <= set(reasons)
+    assert sorted(reasons) == ["ChildCreated", "ChildCreated", "Reconciled", "RunTriggered"]
 
 
 def test_run_state_is_polled_into_status(operator: Operator) -> None:
@@ -270,7 +270,7 @@ def test_restart_between_trigger_and_status_write_makes_no_duplicate_run(
     wait_for(lambda: operator.pipelines.get(name)["status"].get("lastRun"), "lastRun re-recorded")
     run_id = dag_run_id(operator.owner(name), 1)
     assert [r.dag_run_id for r in operator.airflow.runs_of(name)] == [run_id]
-    assert operator.airflow.posts.count(("salespipe_batch", run_id)) == 2
+    assert operator.airflow.posts.count(("sales_batch", run_id)) == 2
 
 
 def test_airflow_down_is_reported_and_recovers(operator: Operator) -> None:
@@ -279,7 +279,7 @@ def test_airflow_down_is_reported_and_recovers(operator: Operator) -> None:
     try:
         operator.pipelines.create(pipeline(name))
         cond = operator.wait_condition(name, "OrchestrationReady", "False", "AirflowUnreachable")
-        assert "Connection refused" in cond["message"]
+        assert "unreachable" in cond["message"]
         assert operator.condition(name, "TopicReady")["status"] == "True"
         assert operator.condition(name)["reason"] == "AirflowUnreachable"
     finally:

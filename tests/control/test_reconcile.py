@@ -8,15 +8,15 @@ from typing import Any
 
 from kubernetes import client  # type: ignore[import-untyped]
 
-from salespipe.control.airflow import AirflowREST
 from salespipe.control.children import TOPIC
 from salespipe.control.reconcile import Kube, OperatorConfig, Reconciler
+from salespipe.orchestration.airflow_api import AirflowClient
 from tests.control.airflow_stub import AirflowStub
 from tests.control.conftest import NS, Pipelines, pipeline, unique
 
 
 def reconciler(kube_client: client.ApiClient, stub: AirflowStub) -> Reconciler:
-    airflow = AirflowREST(stub.url, stub.username, stub.password)
+    airflow = AirflowClient(stub.url, stub.username, stub.password)
     return Reconciler(Kube(kube_client), airflow, OperatorConfig(await_strimzi=True))
 
 

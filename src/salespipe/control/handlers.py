@@ -36,11 +36,12 @@ from kubernetes import client, config  # type: ignore[import-untyped]
 from kubernetes.client.rest import ApiException  # type: ignore[import-untyped]
 from prometheus_client import start_http_server
 
-from salespipe.control.airflow import AirflowREST, Orchestrator
+from salespipe.control.airflow import Orchestrator
 from salespipe.control.children import CONNECTOR, PIPELINE_LABEL, TOPIC, Owner
 from salespipe.control.crd import GROUP, PLURAL, VERSION
 from salespipe.control.metrics import DURATION, ERRORS, RECONCILES, ReadyBook
 from salespipe.control.reconcile import Kube, OperatorConfig, Reconciler
+from salespipe.orchestration.airflow_api import AirflowClient
 
 log = logging.getLogger("salespipe.control")
 ENV_PREFIX = "SALESPIPE_"
@@ -64,13 +65,13 @@ def config_from_env() -> OperatorConfig:
     )
 
 
-def airflow_from_env() -> AirflowREST:
-    """Airflow's API URL and the operator's user; the password never leaves this object
-    (its repr hides it)."""
-    return AirflowREST(
-        base_url=_env("AIRFLOW_URL", "http://localhost:8080"),
-        username=_env("AIRFLOW_USERNAME", "admin"),
-        password=_env("AIRFLOW_PASSWORD", ""),
+def airflow_from_env() -> AirflowClient:
+    """Airflow's API URL and the operator's user; the password stays in the client
+    (its errors and repr never show it)."""
+    return AirflowClient(
+        _env("AIRFLOW_URL", "http://localhost:8080"),
+        _env("AIRFLOW_USERNAME", "admin"),
+        _env("AIRFLOW_PASSWORD", ""),
     )
 
 

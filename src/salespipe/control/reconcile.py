@@ -25,14 +25,7 @@ from typing import Any
 from kubernetes import client  # type: ignore[import-untyped]
 from kubernetes.client.rest import ApiException  # type: ignore[import-untyped]
 
-from salespipe.control.airflow import (
-    TERMINAL_STATES,
-    AirflowRejected,
-    AirflowUnavailable,
-    Orchestrator,
-    dag_run_id,
-    run_conf,
-)
+from salespipe.control.airflow import Orchestrator, dag_run_id, run_conf
 from salespipe.control.children import (
     CONNECTOR,
     PIPELINE_LABEL,
@@ -49,6 +42,7 @@ from salespipe.control.model import (
     SalesPipelineSpec,
 )
 from salespipe.control.schema import from_api, to_api
+from salespipe.orchestration.airflow_api import TERMINAL, AirflowAPIError, AirflowUnavailable
 
 log = logging.getLogger("salespipe.control")
 FIELD_MANAGER = "salespipe-operator"
@@ -68,9 +62,9 @@ def now() -> str:
 class OperatorConfig:
     """What the operator needs beyond the pipelines themselves."""
 
-    trigger_dag: str = "salespipe_batch"
+    trigger_dag: str = "sales_batch"
     """The DAG a spec change triggers (with the pipeline's run conf)."""
-    dag_ids: tuple[str, ...] = ("salespipe_batch", "salespipe_streaming")
+    dag_ids: tuple[str, ...] = ("sales_batch", "sales_streaming", "sales_analytics")
     """DAGs that must be unpaused for a pipeline to run."""
     resync_seconds: float = 60.0
     """Every pipeline is reconciled at least this often (drift, missed events)."""
@@ -278,12 +272,19 @@ class Reconciler:
             self._locks.pop(uid, None)
 
     def reconcile(self, body: dict[str, Any]) -> Outcome | None:
-        """One pass over the pipeline ``body``; None when it is being deleted."""
-        if body["metadata"].get("deletionTimestamp"):
-            return None  # children go with it (ownerReferences); nothing to keep alive
+        """One pass over the pipeline ``body`` names; None when it is gone or going.
+
+        The pass re-reads the pipeline once it holds the pipeline's lock: the body an
+        event carried may predate the status the previous pass wrote (its lastRun), and
+        acting on it would trigger and announce the same run twice."""
         owner = Owner.from_body(body)
         with self.lock(owner.uid):
-            return self._reconcile(body, owner)
+            fresh = self.kube.get_pipeline(owner.namespace, owner.name)
+            if fresh is None or fresh["metadata"]["uid"] != owner.uid:
+                return None
+            if fresh["metadata"].get("deletionTimestamp"):
+                return None  # children go with it (ownerReferences); nothing to keep alive
+            return self._reconcile(fresh, owner)
 
     def _reconcile(self, body: dict[str, Any], owner: Owner) -> Outcome:
         p = _Pass(
@@ -373,11 +374,11 @@ class Reconciler:
             if not p.spec.suspend and (last is None or last.generation != p.generation):
                 run_id = dag_run_id(p.owner, p.generation)
                 self.airflow.ensure_unpaused(self.config.dag_ids)
-                state = self.airflow.trigger(dag, run_id, run_conf(p.owner, p.spec))
+                state = self.airflow.trigger(dag, run_id, run_conf(p.owner, p.spec)).state
                 last = LastRun(dag, run_id, p.generation, state, now(), now())
                 p.events.append(("Normal", "RunTriggered", f"DAG run {run_id} of {dag}: {state}"))
-            elif last is not None and last.state not in TERMINAL_STATES:
-                state = self.airflow.run_state(last.dag_id, last.dag_run_id)
+            elif last is not None and last.state not in TERMINAL:
+                state = self.airflow.run(last.dag_id, last.dag_run_id).state
                 if state != last.state:
                     kind = "Warning" if state == "failed" else "Normal"
                     message = f"DAG run {last.dag_run_id}: {state}"
@@ -388,7 +389,7 @@ class Reconciler:
         except AirflowUnavailable as err:
             p.set("OrchestrationReady", False, "AirflowUnreachable", str(err))
             return last
-        except AirflowRejected as err:
+        except AirflowAPIError as err:
             p.set("OrchestrationReady", False, "AirflowRejected", str(err))
             return last
         if p.spec.suspend:
@@ -409,7 +410,7 @@ class Reconciler:
         a reason other than suspension (e.g. Airflow was unreachable): poll it soon."""
         status = body.get("status") or {}
         run = status.get("lastRun") or {}
-        if run and run.get("state") not in TERMINAL_STATES:
+        if run and run.get("state") not in TERMINAL:
             return True
         for cond in status.get("conditions") or []:
             if cond["type"] == "OrchestrationReady":
