@@ -154,7 +154,8 @@ def run(sequential: int, burst: int, workdir: Path) -> dict[str, Any]:
             warm = "warmup"
             api.create_namespaced_custom_object(GROUP, VERSION, NAMESPACE, PLURAL, manifest(warm))
             if not watcher.wait([warm], 60):
-                raise RuntimeError(f"operator never made {warm} Ready; see {log.name}")
+                tail = Path(log.name).read_text(errors="replace")[-3000:]
+                raise RuntimeError(f"operator never made {warm} Ready; its log ends:\n{tail}")
             latencies = []
             for i in range(sequential):
                 name = f"seq-{i:03d}"

@@ -1,7 +1,8 @@
 """A STUB of the documented Airflow 3 REST API v2 contract, for the calls the operator
 makes: ``POST /auth/token`` (JWT), ``PATCH /api/v2/dags/{dag_id}`` (unpause),
 ``POST /api/v2/dags/{dag_id}/dagRuns`` (409 when the run id exists) and
-``GET /api/v2/dags/{dag_id}/dagRuns/{dag_run_id}``.
+``GET /api/v2/dags/{dag_id}/dagRuns/{dag_run_id}`` and
+``GET .../dagRuns/{dag_run_id}/taskInstances/{task_id}/xcomEntries/{key}``.
 
 Not Airflow: no scheduler runs the runs; tests move a run's state with ``finish``.
 It exists so the operator's tests can run before the real local Airflow harness
@@ -28,6 +29,8 @@ class StubRun:
     dag_run_id: str
     conf: dict[str, Any]
     state: str = "queued"
+    xcom: dict[str, Any] = field(default_factory=dict)
+    """``return_value`` XCom by task id."""
 
 
 @dataclass
@@ -119,12 +122,16 @@ class AirflowStub:
             def do_GET(self) -> None:
                 if not self._authorised():
                     return None
-                parts = self.path.strip("/").split("/")
-                key = (unquote(parts[3]), unquote(parts[5])) if len(parts) == 6 else None
-                run = stub.runs.get(key) if key else None
+                parts = [unquote(p) for p in self.path.split("?")[0].strip("/").split("/")]
+                run = stub.runs.get((parts[3], parts[5])) if len(parts) >= 6 else None
                 if run is None:
                     return self._send(404, {"detail": "DAGRun not found"})
-                return self._send(200, _run_json(run))
+                if len(parts) == 6:
+                    return self._send(200, _run_json(run))
+                task_id, key = parts[7], parts[9]
+                if key != "return_value" or task_id not in run.xcom:
+                    return self._send(404, {"detail": f"XCom entry with key: `{key}` not found"})
+                return self._send(200, {"key": key, "task_id": task_id, "value": run.xcom[task_id]})
 
         self._server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
         self._server.daemon_threads = True
@@ -137,9 +144,13 @@ class AirflowStub:
             self._server.server_close()
             self._server = None
 
-    def finish(self, dag_run_id: str, state: str = "success") -> None:
+    def finish(
+        self, dag_run_id: str, state: str = "success", xcom: dict[str, Any] | None = None
+    ) -> None:
+        """Move a run to ``state``, with the XCom its tasks pushed (by task id)."""
         for run in self.runs.values():
             if run.dag_run_id == dag_run_id:
+                run.xcom.update(xcom or {})
                 run.state = state
 
     def runs_of(self, pipeline: str) -> list[StubRun]:

@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import pytest
 
-from salespipe.control.airflow import Orchestrator, dag_run_id, run_conf
+from salespipe.control.airflow import Orchestrator, dag_run_id, layer_figures, run_conf
 from salespipe.control.children import Owner
-from salespipe.control.model import SalesPipelineSpec
+from salespipe.control.model import LayerFigures, SalesPipelineSpec
 from salespipe.control.schema import from_api
 from salespipe.orchestration.airflow_api import AirflowAPIError, AirflowClient, AirflowUnavailable
 from salespipe.orchestration.conf import RunConf
@@ -92,3 +92,14 @@ def test_refusals_and_outages_are_told_apart(airflow_stub: AirflowStub) -> None:
     airflow_stub.stop()
     with pytest.raises(AirflowUnavailable, match="unreachable"):
         rest(airflow_stub).run("sales_batch", "r1")
+
+
+def test_a_tasks_xcom_is_read_and_a_missing_one_is_none(airflow_stub: AirflowStub) -> None:
+    airflow = rest(airflow_stub)
+    run_id = dag_run_id(OWNER, 1)
+    airflow.trigger("sales_batch", run_id, {})
+    assert airflow.xcom("sales_batch", run_id, "silver") is None  # not run yet
+    airflow_stub.finish(run_id, "success", xcom={"silver": {"files": 2, "accepted": 10}})
+    value = airflow.xcom("sales_batch", run_id, "silver")
+    assert layer_figures(value) == LayerFigures(bronze_files=2, silver_rows=10)
+    assert layer_figures(None) is None

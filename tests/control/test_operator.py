@@ -174,9 +174,12 @@ def test_run_state_is_polled_into_status(operator: Operator) -> None:
     operator.pipelines.create(pipeline(name))
     operator.wait_condition(name, "Ready", "True")
     run_id = operator.pipelines.get(name)["status"]["lastRun"]["dagRunId"]
-    operator.airflow.finish(run_id, "success")
+    figures = {"files": 4, "accepted": 9_990, "quarantined": 10, "version": 7}
+    operator.airflow.finish(run_id, "success", xcom={"silver": figures})
     operator.wait_condition(name, "OrchestrationReady", "True", "RunSucceeded")
-    assert operator.pipelines.get(name)["status"]["lastRun"]["state"] == "success"
+    status = operator.pipelines.get(name)["status"]
+    assert status["lastRun"]["state"] == "success"
+    assert status["layers"] == {"bronzeFiles": 4, "silverRows": 9_990, "quarantinedRows": 10}
     assert "RunSucceeded" in operator.events(name)
 
 

@@ -18,7 +18,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any, Protocol
 
 from salespipe.control.children import Owner
-from salespipe.control.model import SalesPipelineSpec
+from salespipe.control.model import LayerFigures, SalesPipelineSpec
 from salespipe.orchestration.airflow_api import DagRun
 from salespipe.orchestration.conf import Mode, RunConf
 
@@ -37,6 +37,9 @@ class Orchestrator(Protocol):
 
     def run(self, dag_id: str, dag_run_id: str) -> DagRun:
         """The run as Airflow reports it now."""
+
+    def xcom(self, dag_id: str, dag_run_id: str, task_id: str, key: str = "return_value") -> Any:
+        """A task's XCom value, or None when it pushed none."""
 
 
 def dag_run_id(owner: Owner, generation: int) -> str:
@@ -69,3 +72,19 @@ def run_conf(owner: Owner, spec: SalesPipelineSpec) -> dict[str, Any]:
         },
     )
     return {k: v for k, v in conf.to_dict().items() if v is not None and k != "data_dir"}
+
+
+def layer_figures(value: Any) -> LayerFigures | None:
+    """Figures from the Silver task's XCom (``orchestration.tasks.refine``'s dict:
+    files, accepted, quarantined); None when the run pushed none."""
+    if not isinstance(value, Mapping):
+        return None
+    return LayerFigures(
+        bronze_files=_count(value.get("files")),
+        silver_rows=_count(value.get("accepted")),
+        quarantined_rows=_count(value.get("quarantined")),
+    )
+
+
+def _count(value: Any) -> int | None:
+    return value if isinstance(value, int) and value >= 0 else None

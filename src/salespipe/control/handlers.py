@@ -57,6 +57,7 @@ def config_from_env() -> OperatorConfig:
     defaults = OperatorConfig()
     return OperatorConfig(
         trigger_dag=_env("TRIGGER_DAG", defaults.trigger_dag),
+        figures_task=_env("FIGURES_TASK", defaults.figures_task),
         dag_ids=tuple(_env("DAG_IDS", ",".join(defaults.dag_ids)).split(",")),
         resync_seconds=float(_env("RESYNC_SECONDS", str(defaults.resync_seconds))),
         poll_seconds=float(_env("POLL_SECONDS", str(defaults.poll_seconds))),

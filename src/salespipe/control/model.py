@@ -344,16 +344,14 @@ class LastRun:
 
 @dataclass(frozen=True)
 class LayerFigures:
-    """Row counts of the latest successful run, as the DAG reported them."""
+    """What the latest successful run's Silver step took in, as the DAG reported it."""
 
     bronze_files: Annotated[int, Constraints(minimum=0)] | None = None
     """Bronze objects taken in."""
     silver_rows: Annotated[int, Constraints(minimum=0)] | None = None
-    """Rows accepted into Silver."""
+    """Lines accepted into Silver."""
     quarantined_rows: Annotated[int, Constraints(minimum=0)] | None = None
-    """Rows quarantined with a reason."""
-    gold_rows: Annotated[int, Constraints(minimum=0)] | None = None
-    """Rows in the Gold fact table."""
+    """Lines quarantined with a reason."""
 
 
 @dataclass(frozen=True)

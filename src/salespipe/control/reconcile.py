@@ -25,7 +25,7 @@ from typing import Any
 from kubernetes import client  # type: ignore[import-untyped]
 from kubernetes.client.rest import ApiException  # type: ignore[import-untyped]
 
-from salespipe.control.airflow import Orchestrator, dag_run_id, run_conf
+from salespipe.control.airflow import Orchestrator, dag_run_id, layer_figures, run_conf
 from salespipe.control.children import (
     CONNECTOR,
     PIPELINE_LABEL,
@@ -39,6 +39,7 @@ from salespipe.control.model import (
     CONDITION_TYPES,
     ConditionType,
     LastRun,
+    LayerFigures,
     SalesPipelineSpec,
 )
 from salespipe.control.schema import from_api, to_api
@@ -70,6 +71,8 @@ class OperatorConfig:
     """Every pipeline is reconciled at least this often (drift, missed events)."""
     poll_seconds: float = 5.0
     """How often pipelines with a queued or running DAG run are polled."""
+    figures_task: str = "silver"
+    """The task of the triggered DAG whose XCom holds the Silver figures."""
     namespaces: tuple[str, ...] = ()
     """Namespace globs the operator serves; every namespace when empty."""
     await_strimzi: bool = True
@@ -104,6 +107,7 @@ class _Pass:
     old: dict[str, Any]
     conditions: dict[str, dict[str, Any]] = field(default_factory=dict)
     events: list[tuple[str, str, str]] = field(default_factory=list)
+    layers: LayerFigures | None = None
 
     def set(self, kind: ConditionType, ok: bool | None, reason: str, message: str) -> None:
         self.conditions[kind] = self.condition(kind, ok, reason, message)
@@ -293,6 +297,8 @@ class Reconciler:
             generation=int(body["metadata"]["generation"]),
             old=body.get("status") or {},
         )
+        if p.old.get("layers"):
+            p.layers = from_api(LayerFigures, p.old["layers"])
         self._children(p)
         last_run = self._orchestrate(p)
         ready = p.ready()
@@ -301,6 +307,8 @@ class Reconciler:
         status: dict[str, Any] = {"observedGeneration": p.generation, "conditions": merged}
         if last_run is not None:
             status["lastRun"] = to_api(last_run)
+        if p.layers is not None:
+            status["layers"] = to_api(p.layers)
         before = {c["type"]: c for c in p.old.get("conditions") or []}.get("Ready", {})
         if (before.get("status"), before.get("reason")) != (ready["status"], ready["reason"]):
             kind = "Normal" if ready["status"] == "True" or p.spec.suspend else "Warning"
@@ -386,6 +394,11 @@ class Reconciler:
                 last = LastRun(
                     last.dag_id, last.dag_run_id, last.generation, state, last.triggered_at, now()
                 )
+                if state == "success":
+                    value = self.airflow.xcom(
+                        last.dag_id, last.dag_run_id, self.config.figures_task
+                    )
+                    p.layers = layer_figures(value) or p.layers
         except AirflowUnavailable as err:
             p.set("OrchestrationReady", False, "AirflowUnreachable", str(err))
             return last
