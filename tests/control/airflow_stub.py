@@ -12,15 +12,15 @@ It can be stopped and started again on the same port to play "Airflow down".
 
 from __future__ import annotations
 
-import json
 import secrets
 import threading
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from typing import Any
 from urllib.parse import unquote
 
 from salespipe.dev.ports import free_port
+from tests.http_stub import JsonHandler
 
 
 @dataclass
@@ -59,65 +59,50 @@ class AirflowStub:
     def start(self) -> AirflowStub:
         stub = self
 
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args: Any) -> None:
-                pass
-
-            def _body(self) -> Any:
-                n = int(self.headers.get("Content-Length") or 0)
-                return json.loads(self.rfile.read(n)) if n else None
-
-            def _send(self, code: int, body: Any) -> None:
-                data = json.dumps(body).encode()
-                self.send_response(code)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
+        class Handler(JsonHandler):
             def _authorised(self) -> bool:
                 auth = self.headers.get("Authorization", "")
                 if auth.removeprefix("Bearer ") in stub.tokens:
                     return True
-                self._send(401, {"detail": "Not authenticated"})
+                self.reply(401, {"detail": "Not authenticated"})
                 return False
 
             def do_POST(self) -> None:
-                body = self._body()
+                body = self.json_body()
                 if self.path == "/auth/token":
                     if body != {"username": stub.username, "password": stub.password}:
-                        return self._send(401, {"detail": "Invalid credentials"})
+                        return self.reply(401, {"detail": "Invalid credentials"})
                     token = secrets.token_urlsafe(16)
                     stub.tokens.add(token)
-                    return self._send(201, {"access_token": token})
+                    return self.reply(201, {"access_token": token})
                 if not self._authorised():
                     return None
                 parts = self.path.strip("/").split("/")  # api v2 dags <id> dagRuns
                 if len(parts) != 5 or parts[:3] != ["api", "v2", "dags"] or parts[4] != "dagRuns":
-                    return self._send(404, {"detail": "Not Found"})
+                    return self.reply(404, {"detail": "Not Found"})
                 dag_id = unquote(parts[3])
                 if dag_id not in stub.paused:
-                    return self._send(404, {"detail": f"DAG with dag_id: '{dag_id}' not found"})
+                    return self.reply(404, {"detail": f"DAG with dag_id: '{dag_id}' not found"})
                 if "logical_date" not in body:
-                    return self._send(422, {"detail": "logical_date: Field required"})
+                    return self.reply(422, {"detail": "logical_date: Field required"})
                 run_id = body["dag_run_id"]
                 with stub._lock:
                     stub.posts.append((dag_id, run_id))
                     if (dag_id, run_id) in stub.runs:
-                        return self._send(409, {"detail": f"DAG Run {run_id} already exists"})
+                        return self.reply(409, {"detail": f"DAG Run {run_id} already exists"})
                     run = StubRun(dag_id, run_id, body.get("conf") or {})
                     stub.runs[(dag_id, run_id)] = run
-                return self._send(200, _run_json(run))
+                return self.reply(200, _run_json(run))
 
             def do_PATCH(self) -> None:
                 if not self._authorised():
                     return None
-                body = self._body()
+                body = self.json_body()
                 dag_id = unquote(self.path.strip("/").split("/")[3])
                 if dag_id not in stub.paused:
-                    return self._send(404, {"detail": f"DAG with dag_id: '{dag_id}' not found"})
+                    return self.reply(404, {"detail": f"DAG with dag_id: '{dag_id}' not found"})
                 stub.paused[dag_id] = bool(body["is_paused"])
-                return self._send(200, {"dag_id": dag_id, "is_paused": stub.paused[dag_id]})
+                return self.reply(200, {"dag_id": dag_id, "is_paused": stub.paused[dag_id]})
 
             def do_GET(self) -> None:
                 if not self._authorised():
@@ -125,13 +110,13 @@ class AirflowStub:
                 parts = [unquote(p) for p in self.path.split("?")[0].strip("/").split("/")]
                 run = stub.runs.get((parts[3], parts[5])) if len(parts) >= 6 else None
                 if run is None:
-                    return self._send(404, {"detail": "DAGRun not found"})
+                    return self.reply(404, {"detail": "DAGRun not found"})
                 if len(parts) == 6:
-                    return self._send(200, _run_json(run))
+                    return self.reply(200, _run_json(run))
                 task_id, key = parts[7], parts[9]
                 if key != "return_value" or task_id not in run.xcom:
-                    return self._send(404, {"detail": f"XCom entry with key: `{key}` not found"})
-                return self._send(200, {"key": key, "task_id": task_id, "value": run.xcom[task_id]})
+                    return self.reply(404, {"detail": f"XCom entry with key: `{key}` not found"})
+                return self.reply(200, {"key": key, "task_id": task_id, "value": run.xcom[task_id]})
 
         self._server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
         self._server.daemon_threads = True

@@ -4,6 +4,8 @@ SalesPipeline CRD installed, and helpers to build pipeline manifests."""
 from __future__ import annotations
 
 import json
+import time
+import urllib.error
 import uuid
 from collections.abc import Iterator
 from typing import Any
@@ -82,10 +84,19 @@ def rejection(call: Any) -> str:
 
 @pytest.fixture(scope="session")
 def salespipeline_crd(kube_api: KubeAPIServer) -> dict[str, Any]:
-    """The generated CRD, installed and Established."""
+    """The generated CRD, installed, Established and served by discovery (which lags
+    Established by a moment)."""
     crd = render_crd()
     kube_api.install_crds([crd])
-    return crd
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            kube_api.request("GET", f"/apis/{GROUP}/{VERSION}")
+            return crd
+        except urllib.error.HTTPError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.1)
 
 
 @pytest.fixture

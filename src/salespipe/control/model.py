@@ -47,6 +47,12 @@ NO_INLINE_SECRETS = (
     ),
 )
 
+
+def required_when(condition: str, member: str, message: str) -> Rule:
+    """An object-level rule: ``member`` must be set whenever ``condition`` holds."""
+    return Rule(f"!({condition}) || has(self.{member})", message, "FieldValueRequired")
+
+
 ObjectName = Annotated[str, Constraints(min_length=1, max_length=253, pattern=DNS_SUBDOMAIN)]
 LabelName = Annotated[str, Constraints(min_length=1, max_length=63, pattern=DNS_LABEL)]
 Identifier = Annotated[str, Constraints(min_length=1, max_length=255, pattern=IDENTIFIER)]
@@ -190,10 +196,10 @@ class Gold:
     """The dbt star schema."""
 
     __cel_rules__: ClassVar[tuple[Rule, ...]] = (
-        Rule(
-            "self.target != 'snowflake' || has(self.credentialsSecretRef)",
+        required_when(
+            "self.target == 'snowflake'",
+            "credentialsSecretRef",
             "gold.credentialsSecretRef is required for target snowflake",
-            "FieldValueRequired",
         ),
     )
 
@@ -255,10 +261,10 @@ class Engine:
     """Where Silver runs."""
 
     __cel_rules__: ClassVar[tuple[Rule, ...]] = (
-        Rule(
-            "self.mode != 'spark' || has(self.spark)",
+        required_when(
+            "self.mode == 'spark'",
+            "spark",
             "engine.spark is required when engine.mode is spark",
-            "FieldValueRequired",
         ),
     )
 

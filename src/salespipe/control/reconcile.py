@@ -17,6 +17,7 @@ import fnmatch
 import json
 import logging
 import threading
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -263,6 +264,7 @@ class Reconciler:
     config: OperatorConfig = field(default_factory=OperatorConfig)
     _locks: dict[str, threading.Lock] = field(default_factory=dict, repr=False)
     _guard: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    _unpaused_at: float | None = field(default=None, repr=False)
     applied: dict[tuple[str, str, str], str] = field(default_factory=dict, repr=False)
     """resourceVersion of each child as our last apply left it: events carrying that
     version are our own writes, not drift."""
@@ -317,7 +319,12 @@ class Reconciler:
             self.kube.patch_status(owner, status)
         for kind, reason, message in p.events:
             self.kube.event(body, kind, reason, message)
-            log.info("pipeline=%s/%s event=%s %s", owner.namespace, owner.name, reason, message)
+            log.info(
+                "%s: %s",
+                reason,
+                message,
+                extra={"namespace": owner.namespace, "pipeline": owner.name, "reason": reason},
+            )
         return Outcome(ready["status"], ready["reason"], status, p.events)
 
     def _children(self, p: _Pass) -> None:
@@ -381,7 +388,7 @@ class Reconciler:
         try:
             if not p.spec.suspend and (last is None or last.generation != p.generation):
                 run_id = dag_run_id(p.owner, p.generation)
-                self.airflow.ensure_unpaused(self.config.dag_ids)
+                self._ensure_unpaused()
                 state = self.airflow.trigger(dag, run_id, run_conf(p.owner, p.spec)).state
                 last = LastRun(dag, run_id, p.generation, state, now(), now())
                 p.events.append(("Normal", "RunTriggered", f"DAG run {run_id} of {dag}: {state}"))
@@ -413,6 +420,14 @@ class Reconciler:
             state = last.state if last else "unknown"
             p.set("OrchestrationReady", True, run_reason(state), f"DAG run {state}")
         return last
+
+    def _ensure_unpaused(self) -> None:
+        """Unpause the DAGs before a trigger, at most once per resync interval: they are
+        shared by every pipeline, so 200 new pipelines need not cost 600 PATCHes."""
+        clock = time.monotonic()
+        if self._unpaused_at is None or clock - self._unpaused_at >= self.config.resync_seconds:
+            self.airflow.ensure_unpaused(self.config.dag_ids)
+            self._unpaused_at = clock
 
     def serves(self, namespace: str) -> bool:
         patterns = self.config.namespaces
