@@ -27,11 +27,13 @@ import sys
 import tempfile
 import threading
 import time
+import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 from kubernetes import client, config, watch  # type: ignore[import-untyped]
+from prometheus_client.parser import text_string_to_metric_families
 from tests.control.airflow_stub import AirflowStub
 
 from salespipe.control.crd import API_VERSION, GROUP, KIND, PLURAL, VERSION, render_crd
@@ -115,6 +117,20 @@ def rss_kib(pid: int) -> dict[str, int]:
     return fields
 
 
+def reconciles_by_trigger(metrics_url: str) -> dict[str, int]:
+    """Reconcile passes per trigger, from the operator's own /metrics."""
+    with urllib.request.urlopen(metrics_url, timeout=5) as resp:
+        families = text_string_to_metric_families(resp.read().decode())
+    counts: dict[str, int] = {}
+    for family in families:
+        if family.name == "salespipe_operator_reconciles":
+            for sample in family.samples:
+                if sample.name.endswith("_total"):
+                    trigger = sample.labels["trigger"]
+                    counts[trigger] = counts.get(trigger, 0) + int(sample.value)
+    return counts
+
+
 def percentile(values: list[float], q: float) -> float:
     return (
         statistics.quantiles(values, n=100, method="inclusive")[q - 1]
@@ -133,6 +149,8 @@ def run(sequential: int, burst: int, workdir: Path) -> dict[str, Any]:
         api = client.CustomObjectsApi(api_client)
         core.create_namespace(client.V1Namespace(metadata=client.V1ObjectMeta(name=NAMESPACE)))
         stub = AirflowStub().start()
+        metrics_port = free_port()
+        metrics_url = f"http://127.0.0.1:{metrics_port}/metrics"
         env = {
             **os.environ,
             "KUBECONFIG": str(kube.kubeconfig),
@@ -140,7 +158,7 @@ def run(sequential: int, burst: int, workdir: Path) -> dict[str, Any]:
             "SALESPIPE_AIRFLOW_USERNAME": stub.username,
             "SALESPIPE_AIRFLOW_PASSWORD": stub.password,
             "SALESPIPE_AWAIT_STRIMZI": "false",
-            "SALESPIPE_OPERATOR_METRICS_PORT": str(free_port()),
+            "SALESPIPE_OPERATOR_METRICS_PORT": str(metrics_port),
         }
         log = (workdir / "operator.log").open("wb")
         operator = subprocess.Popen(
@@ -181,6 +199,7 @@ def run(sequential: int, burst: int, workdir: Path) -> dict[str, Any]:
             all_ready = watcher.wait(names, 300)
             burst_seconds = max(watcher.ready_at.get(n, float("inf")) for n in names) - t0
             memory = rss_kib(operator.pid)
+            passes = reconciles_by_trigger(metrics_url)
         finally:
             watcher.stop()
             operator.terminate()
@@ -198,6 +217,7 @@ def run(sequential: int, burst: int, workdir: Path) -> dict[str, Any]:
         "burst_all_ready_s": round(burst_seconds, 2) if all_ready else None,
         "operator_rss_mib": round(memory["VmRSS"] / 1024, 1),
         "operator_peak_rss_mib": round(memory["VmHWM"] / 1024, 1),
+        "reconcile_passes": passes,
         "dag_runs_triggered": runs,
         "expected_dag_runs": 1 + sequential + burst,
     }

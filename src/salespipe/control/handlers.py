@@ -107,8 +107,9 @@ class Runtime:
             result = outcome.ready if outcome else "skipped"
             if outcome is not None:
                 self.book.set(body["metadata"]["uid"], outcome.ready)
-                if outcome.reason in {"AirflowUnreachable", "AirflowRejected"}:
-                    ERRORS.labels(outcome.reason).inc()
+                for cond in outcome.status["conditions"]:
+                    if cond["reason"] in {"AirflowUnreachable", "AirflowRejected", "ApplyFailed"}:
+                        ERRORS.labels(cond["reason"]).inc()
         except ApiException as err:
             ERRORS.labels("KubernetesAPI").inc()
             raise kopf.TemporaryError(
@@ -132,7 +133,7 @@ class Runtime:
             async with gate:
                 try:
                     await asyncio.to_thread(self.run_pass, "timer", body)
-                except (kopf.TemporaryError, ApiException) as err:
+                except Exception as err:  # one pipeline's failure must not stop the loop
                     log.warning("resync of %s failed: %s", body["metadata"]["name"], err)
 
         while True:
@@ -143,6 +144,9 @@ class Runtime:
                 log.warning("listing pipelines failed: %s", err)
                 continue
             clock = time.monotonic()
+            alive = {b["metadata"]["uid"] for b in bodies}
+            for uid in set(seen) - alive:
+                del seen[uid]
             due = []
             for body in bodies:
                 if not self.reconciler.serves(body["metadata"]["namespace"]):

@@ -201,34 +201,40 @@ class Kube:
 
     def patch_status(self, owner: Owner, status: dict[str, Any]) -> None:
         self.custom.patch_namespaced_custom_object_status(
-            GROUP, VERSION, owner.namespace, PLURAL, owner.name, {"status": status}
+            GROUP,
+            VERSION,
+            owner.namespace,
+            PLURAL,
+            owner.name,
+            {"status": status},
+            _preload_content=False,  # the answer is not needed: skip decoding it
         )
 
     def event(self, body: dict[str, Any], kind: str, reason: str, message: str) -> None:
+        """A core/v1 Event on the pipeline (plain JSON: the client's model classes cost
+        more CPU than the call itself when hundreds of pipelines start at once)."""
         meta = body["metadata"]
-        stamp = datetime.now(UTC)
-        self.core.create_namespaced_event(
-            meta["namespace"],
-            client.CoreV1Event(
-                metadata=client.V1ObjectMeta(generate_name=f"{meta['name']}."),
-                involved_object=client.V1ObjectReference(
-                    api_version=body["apiVersion"],
-                    kind=body["kind"],
-                    name=meta["name"],
-                    namespace=meta["namespace"],
-                    uid=meta["uid"],
-                    resource_version=meta.get("resourceVersion"),
-                ),
-                reason=reason,
-                message=message[:1024],
-                type=kind,
-                first_timestamp=stamp,
-                last_timestamp=stamp,
-                count=1,
-                source=client.V1EventSource(component=COMPONENT),
-                reporting_component=COMPONENT,
-            ),
-        )
+        stamp = now()
+        event = {
+            "metadata": {"generateName": f"{meta['name']}."},
+            "involvedObject": {
+                "apiVersion": body["apiVersion"],
+                "kind": body["kind"],
+                "name": meta["name"],
+                "namespace": meta["namespace"],
+                "uid": meta["uid"],
+                "resourceVersion": meta.get("resourceVersion"),
+            },
+            "reason": reason,
+            "message": message[:1024],
+            "type": kind,
+            "firstTimestamp": stamp,
+            "lastTimestamp": stamp,
+            "count": 1,
+            "source": {"component": COMPONENT},
+            "reportingComponent": COMPONENT,
+        }
+        self.core.create_namespaced_event(meta["namespace"], event, _preload_content=False)
 
 
 def _owned_by(child: dict[str, Any], owner: Owner) -> bool:
@@ -363,9 +369,12 @@ class Reconciler:
         self.applied[(kind.kind, meta["namespace"], meta["name"])] = meta["resourceVersion"]
 
     def is_own_write(self, kind: str, child: dict[str, Any]) -> bool:
+        """True when the child's state is what our last apply left, or when no one but
+        the operator ever wrote it (the watch event may beat our apply's answer)."""
         meta = child["metadata"]
         key = (kind, meta["namespace"], meta["name"])
-        return bool(self.applied.get(key) == meta.get("resourceVersion"))
+        managers = {m.get("manager") for m in meta.get("managedFields") or []}
+        return managers == {FIELD_MANAGER} or self.applied.get(key) == meta.get("resourceVersion")
 
     def _prune(
         self,
