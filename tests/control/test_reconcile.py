@@ -94,3 +94,28 @@ def test_status_and_events_hold_no_secrets(
         assert airflow_stub.password not in text
         assert "sf-creds" not in text
     assert airflow_stub.password not in repr(rec.airflow)
+
+
+def test_a_polling_pass_asks_airflow_and_leaves_children_alone(
+    pipelines: Pipelines, kube_client: client.ApiClient, airflow_stub: AirflowStub
+) -> None:
+    """Light passes poll hundreds of running DAGs cheaply; children are the full
+    passes' business (events, resync)."""
+    name = unique("light")
+    pipelines.create(pipeline(name))
+    rec = reconciler(kube_client, airflow_stub)
+    rec.reconcile(pipelines.get(name))
+    topic = f"{name}-events"
+    pipelines.api.delete_namespaced_custom_object(
+        TOPIC.group, TOPIC.version, NS, TOPIC.plural, topic
+    )
+    airflow_stub.finish(pipelines.get(name)["status"]["lastRun"]["dagRunId"], "running")
+    rec.reconcile(pipelines.get(name), children=False)
+    body = pipelines.get(name)
+    assert body["status"]["lastRun"]["state"] == "running"
+    assert conditions(body)["TopicReady"] == ("Unknown", "AwaitingStrimzi")  # carried over
+    assert not pipelines.api.list_namespaced_custom_object(
+        TOPIC.group, TOPIC.version, NS, TOPIC.plural, field_selector=f"metadata.name={topic}"
+    )["items"]
+    rec.reconcile(pipelines.get(name))  # a full pass restores it
+    pipelines.api.get_namespaced_custom_object(TOPIC.group, TOPIC.version, NS, TOPIC.plural, topic)

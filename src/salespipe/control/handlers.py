@@ -98,12 +98,12 @@ class Runtime:
     resync: asyncio.Task[None] | None = None
     metrics: Any = None
 
-    def run_pass(self, trigger: str, body: dict[str, Any]) -> str:
+    def run_pass(self, trigger: str, body: dict[str, Any], children: bool = True) -> str:
         """One reconcile pass with metrics; kopf retries on a Kubernetes API error."""
         t0 = time.perf_counter()
         result = "error"
         try:
-            outcome = self.reconciler.reconcile(body)
+            outcome = self.reconciler.reconcile(body, children)
             result = outcome.ready if outcome else "skipped"
             if outcome is not None:
                 self.book.set(body["metadata"]["uid"], outcome.ready)
@@ -124,15 +124,17 @@ class Runtime:
         return result
 
     async def resync_loop(self) -> None:
-        """Poll unfinished runs often, resync everything now and then."""
+        """Poll unfinished runs often (light passes), resync everything now and then
+        (full passes: children re-applied)."""
         cfg = self.reconciler.config
         seen: dict[str, float] = {}
         gate = asyncio.Semaphore(WORKERS)
 
-        async def one(body: dict[str, Any]) -> None:
+        async def one(body: dict[str, Any], full: bool) -> None:
             async with gate:
                 try:
-                    await asyncio.to_thread(self.run_pass, "timer", body)
+                    trigger = "resync" if full else "poll"
+                    await asyncio.to_thread(self.run_pass, trigger, body, full)
                 except Exception as err:  # one pipeline's failure must not stop the loop
                     log.warning("resync of %s failed: %s", body["metadata"]["name"], err)
 
@@ -147,16 +149,17 @@ class Runtime:
             alive = {b["metadata"]["uid"] for b in bodies}
             for uid in set(seen) - alive:
                 del seen[uid]
-            due = []
+            due: list[tuple[dict[str, Any], bool]] = []
             for body in bodies:
                 if not self.reconciler.serves(body["metadata"]["namespace"]):
                     continue
                 uid = body["metadata"]["uid"]
-                first = seen.setdefault(uid, clock)
-                if self.reconciler.needs_poll(body) or clock - first >= cfg.resync_seconds:
+                if clock - seen.setdefault(uid, clock) >= cfg.resync_seconds:
                     seen[uid] = clock
-                    due.append(body)
-            await asyncio.gather(*(one(b) for b in due))
+                    due.append((body, True))
+                elif self.reconciler.needs_poll(body):
+                    due.append((body, False))
+            await asyncio.gather(*(one(b, full) for b, full in due))
 
 
 @dataclass

@@ -12,7 +12,7 @@ from prometheus_client import Counter, Gauge, Histogram
 
 RECONCILES = Counter(
     "salespipe_operator_reconciles",
-    "Reconcile passes by trigger (create, update, resume, drift, timer) and Ready result.",
+    "Reconcile passes by trigger (create, update, resume, drift, resync, poll) and Ready result.",
     ["trigger", "result"],
 )
 ERRORS = Counter(

@@ -345,7 +345,7 @@ class LastRun:
     triggered_at: Timestamp | None = None
     """When the run was triggered."""
     updated_at: Timestamp | None = None
-    """When the operator last read the run's state."""
+    """When the operator saw the state change last (not every poll: status stays quiet)."""
 
 
 @dataclass(frozen=True)

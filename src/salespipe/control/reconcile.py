@@ -109,6 +109,22 @@ class _Pass:
     conditions: dict[str, dict[str, Any]] = field(default_factory=dict)
     events: list[tuple[str, str, str]] = field(default_factory=list)
     layers: LayerFigures | None = None
+    full: bool = True
+    """Apply the children (False: a light pass that only asks Airflow)."""
+
+    def carry_child_conditions(self) -> bool:
+        """Keep the child conditions of the last full pass, if it saw this generation."""
+        old = {c["type"]: c for c in self.old.get("conditions") or []}
+        kinds = [cond for cond, _ in CHILD_CONDITIONS.values()]
+        if self.old.get("observedGeneration") != self.generation or not all(
+            k in old for k in kinds
+        ):
+            return False
+        for kind in kinds:
+            self.conditions[kind] = {
+                k: v for k, v in old[kind].items() if k != "lastTransitionTime"
+            }
+        return True
 
     def set(self, kind: ConditionType, ok: bool | None, reason: str, message: str) -> None:
         self.conditions[kind] = self.condition(kind, ok, reason, message)
@@ -283,12 +299,17 @@ class Reconciler:
         with self._guard:
             self._locks.pop(uid, None)
 
-    def reconcile(self, body: dict[str, Any]) -> Outcome | None:
+    def reconcile(self, body: dict[str, Any], children: bool = True) -> Outcome | None:
         """One pass over the pipeline ``body`` names; None when it is gone or going.
 
         The pass re-reads the pipeline once it holds the pipeline's lock: the body an
         event carried may predate the status the previous pass wrote (its lastRun), and
-        acting on it would trigger and announce the same run twice."""
+        acting on it would trigger and announce the same run twice.
+
+        ``children=False`` is the light pass of run polling: Airflow only, the child
+        conditions carried over (unless the spec moved on since they were computed),
+        so hundreds of pipelines with running DAGs do not re-apply their children
+        every few seconds."""
         owner = Owner.from_body(body)
         with self.lock(owner.uid):
             fresh = self.kube.get_pipeline(owner.namespace, owner.name)
@@ -296,14 +317,15 @@ class Reconciler:
                 return None
             if fresh["metadata"].get("deletionTimestamp"):
                 return None  # children go with it (ownerReferences); nothing to keep alive
-            return self._reconcile(fresh, owner)
+            return self._reconcile(fresh, owner, children)
 
-    def _reconcile(self, body: dict[str, Any], owner: Owner) -> Outcome:
+    def _reconcile(self, body: dict[str, Any], owner: Owner, children: bool) -> Outcome:
         p = _Pass(
             owner=owner,
             spec=from_api(SalesPipelineSpec, body["spec"]),
             generation=int(body["metadata"]["generation"]),
             old=body.get("status") or {},
+            full=children,
         )
         if p.old.get("layers"):
             p.layers = from_api(LayerFigures, p.old["layers"])
@@ -334,6 +356,8 @@ class Reconciler:
         return Outcome(ready["status"], ready["reason"], status, p.events)
 
     def _children(self, p: _Pass) -> None:
+        if not p.full and p.carry_child_conditions():
+            return
         if p.spec.source.streaming is None:
             for cond, kind in CHILD_CONDITIONS.values():
                 self._prune(kind, p, keep=set())
@@ -403,13 +427,18 @@ class Reconciler:
                 p.events.append(("Normal", "RunTriggered", f"DAG run {run_id} of {dag}: {state}"))
             elif last is not None and last.state not in TERMINAL:
                 state = self.airflow.run(last.dag_id, last.dag_run_id).state
-                if state != last.state:
+                if state != last.state:  # status changes only when the run does
                     kind = "Warning" if state == "failed" else "Normal"
                     message = f"DAG run {last.dag_run_id}: {state}"
                     p.events.append((kind, run_reason(state), message))
-                last = LastRun(
-                    last.dag_id, last.dag_run_id, last.generation, state, last.triggered_at, now()
-                )
+                    last = LastRun(
+                        last.dag_id,
+                        last.dag_run_id,
+                        last.generation,
+                        state,
+                        last.triggered_at,
+                        now(),
+                    )
                 if state == "success":
                     value = self.airflow.xcom(
                         last.dag_id, last.dag_run_id, self.config.figures_task
