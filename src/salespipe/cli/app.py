@@ -338,11 +338,11 @@ def operator_run(
     """
     import os
 
-    from salespipe.control.run import argv
+    from salespipe.control.run import argv, environment
 
     # A fresh interpreter: the operator needs none of the data engines this CLI imports.
     args = argv(namespace or [], log_json=log_json, verbose=verbose)
-    os.execv(args[0], args)
+    os.execve(args[0], args, environment())
 
 
 def main() -> None:
