@@ -62,3 +62,14 @@ def test_a_missing_input_fails_with_one_line_naming_it(tmp_path: Path) -> None:
         result.stderr.strip().splitlines()[-1]
         == f"error: {tmp_path / 'nope.csv'}: no such file or directory"
     )
+
+
+def test_operator_crd_and_docs_print_the_committed_files() -> None:
+    from salespipe.control.crd import CRD_PATH, DOCS_PATH
+    from salespipe.dev.shared import repo_root
+
+    crd = runner.invoke(app, ["operator", "crd"])
+    assert crd.exit_code == 0, crd.output
+    assert crd.stdout == (repo_root() / CRD_PATH).read_text(encoding="utf-8")
+    docs = runner.invoke(app, ["operator", "docs"])
+    assert docs.stdout == (repo_root() / DOCS_PATH).read_text(encoding="utf-8")

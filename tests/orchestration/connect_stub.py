@@ -13,9 +13,11 @@ from __future__ import annotations
 import json
 import threading
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlparse
+
+from tests.http_stub import JsonHandler
 
 
 @dataclass
@@ -44,34 +46,23 @@ class _Server(ThreadingHTTPServer):
     stub: KafkaConnectStub
 
 
-class _Handler(BaseHTTPRequestHandler):
+class _Handler(JsonHandler):
     server: _Server
-
-    def log_message(self, format: str, *args: Any) -> None:  # quiet
-        return
-
-    def _reply(self, code: int, body: Any) -> None:
-        data = json.dumps(body).encode()
-        self.send_response(code)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
 
     def do_GET(self) -> None:
         stub = self.server.stub
         parts = [unquote(p) for p in urlparse(self.path).path.strip("/").split("/")]
         stub.requests.append(("GET", self.path))
         if parts == ["connectors"]:
-            self._reply(200, sorted(stub.connectors))
+            self.reply(200, sorted(stub.connectors))
         elif len(parts) == 3 and parts[0] == "connectors" and parts[2] == "status":
             connector = stub.connectors.get(parts[1])
             if connector is None:
-                self._reply(404, {"error_code": 404, "message": f"No status for {parts[1]}"})
+                self.reply(404, {"error_code": 404, "message": f"No status for {parts[1]}"})
             else:
-                self._reply(200, connector.status(parts[1]))
+                self.reply(200, connector.status(parts[1]))
         else:
-            self._reply(404, {"error_code": 404, "message": "not found"})
+            self.reply(404, {"error_code": 404, "message": "not found"})
 
     def do_POST(self) -> None:
         stub = self.server.stub
@@ -82,14 +73,14 @@ class _Handler(BaseHTTPRequestHandler):
         stub.requests.append(("POST", self.path))
         if parts == ["webhook"]:
             stub.alerts.append(json.loads(body))
-            self._reply(200, {"ok": True})
+            self.reply(200, {"ok": True})
             return
         if len(parts) != 3 or parts[0] != "connectors" or parts[2] != "restart":
-            self._reply(404, {"error_code": 404, "message": "not found"})
+            self.reply(404, {"error_code": 404, "message": "not found"})
             return
         connector = stub.connectors.get(parts[1])
         if connector is None:
-            self._reply(404, {"error_code": 404, "message": f"Unknown connector {parts[1]}"})
+            self.reply(404, {"error_code": 404, "message": f"Unknown connector {parts[1]}"})
             return
         query = {k: v[0] for k, v in parse_qs(url.query).items()}
         include_tasks = query.get("includeTasks") == "true"
@@ -101,7 +92,7 @@ class _Handler(BaseHTTPRequestHandler):
                 connector.tasks = [
                     "RUNNING" if (s == "FAILED" or not only_failed) else s for s in connector.tasks
                 ]
-        self._reply(202, connector.status(parts[1]))
+        self.reply(202, connector.status(parts[1]))
 
 
 class KafkaConnectStub:

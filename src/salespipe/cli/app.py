@@ -320,6 +320,51 @@ def dev_airflow(
     raise typer.Exit(run_local_airflow(airflow, ready))
 
 
+operator_app = typer.Typer(help="The SalesPipeline custom resource and its kopf operator.")
+app.add_typer(operator_app, name="operator")
+
+
+@operator_app.command("crd")
+def operator_crd() -> None:
+    """Print the SalesPipeline CRD (as committed under charts/salespipe/crds/)."""
+    from salespipe.control.crd import crd_yaml
+
+    sys.stdout.write(crd_yaml())
+
+
+@operator_app.command("docs")
+def operator_docs() -> None:
+    """Print the SalesPipeline field reference (docs/salespipeline.md)."""
+    from salespipe.control.crd import docs_markdown
+
+    sys.stdout.write(docs_markdown())
+
+
+@operator_app.command("run")
+def operator_run(
+    namespace: Annotated[
+        list[str] | None,
+        typer.Option("--namespace", "-n", help="Namespaces (globs) to serve; all when absent."),
+    ] = None,
+    log_json: Annotated[bool, typer.Option(help="Structured JSON log lines.")] = True,
+    verbose: Annotated[bool, typer.Option(help="Debug logging.")] = False,
+) -> None:
+    """Run the operator against the current kubeconfig (or in-cluster credentials).
+
+    Airflow and tuning come from the environment: SALESPIPE_AIRFLOW_URL,
+    SALESPIPE_AIRFLOW_USERNAME, SALESPIPE_AIRFLOW_PASSWORD, SALESPIPE_TRIGGER_DAG,
+    SALESPIPE_DAG_IDS, SALESPIPE_POLL_SECONDS, SALESPIPE_RESYNC_SECONDS,
+    SALESPIPE_AWAIT_STRIMZI, SALESPIPE_OPERATOR_METRICS_PORT.
+    """
+    import os
+
+    from salespipe.control.run import argv, environment
+
+    # A fresh interpreter: the operator needs none of the data engines this CLI imports.
+    args = argv(namespace or [], log_json=log_json, verbose=verbose)
+    os.execve(args[0], args, environment())
+
+
 def main() -> None:
     """Console entry point: one clear line and a non-zero exit on failure."""
     try:

@@ -57,6 +57,11 @@ def default_crd_files() -> list[Path]:
     )
 
 
+def project_crd_files() -> list[Path]:
+    """Our own CRDs as committed under charts/ (generated from salespipe.control)."""
+    return sorted((repo_root() / "charts" / "salespipe" / "crds").glob("*.yaml"))
+
+
 def default_state_dir() -> Path:
     return repo_root() / ".salespipe" / "dev" / "kube"
 
@@ -441,10 +446,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("command", choices=["up", "down", "status"])
     parser.add_argument("--state-dir", type=Path, default=default_state_dir())
     parser.add_argument("--kubeconfig", type=Path, default=default_kubeconfig())
-    parser.add_argument("--no-crds", action="store_true", help="skip the shared upstream CRDs")
+    parser.add_argument(
+        "--no-crds", action="store_true", help="skip the upstream and the SalesPipeline CRDs"
+    )
     args = parser.parse_args(argv)
     if args.command == "up":
-        crds = [] if args.no_crds else default_crd_files()
+        crds = [] if args.no_crds else default_crd_files() + project_crd_files()
         return cmd_up(args.state_dir.resolve(), args.kubeconfig.resolve(), crds)
     if args.command == "down":
         return cmd_down(args.state_dir.resolve())

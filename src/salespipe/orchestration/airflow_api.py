@@ -151,6 +151,21 @@ class AirflowClient:
         )
         return [DagRun.from_api(r) for r in body["dag_runs"]]
 
+    def xcom(self, dag_id: str, dag_run_id: str, task_id: str, key: str = "return_value") -> Any:
+        """A task's XCom value (deserialized), or None when it pushed none (skipped,
+        failed or not run)."""
+        path = (
+            f"/api/v2/dags/{_q(dag_id)}/dagRuns/{_q(dag_run_id)}"
+            f"/taskInstances/{_q(task_id)}/xcomEntries/{_q(key)}"
+        )
+        try:
+            body = self.call("GET", path, params={"deserialize": "true"})
+        except AirflowAPIError as error:
+            if error.status == 404:
+                return None
+            raise
+        return body.get("value")
+
     def wait(self, dag_id: str, dag_run_id: str, timeout_s: float = 300.0) -> DagRun:
         """Poll until the run finishes; raises TimeoutError naming its last state."""
         deadline = time.monotonic() + timeout_s

@@ -1,0 +1,105 @@
+"""What the operator asks Airflow, through the orchestration package's REST v2 client,
+against a stub of the documented contract (tests against a real Airflow use
+salespipe.dev.airflow)."""
+
+from __future__ import annotations
+
+import pytest
+
+from salespipe.control.airflow import Orchestrator, dag_run_id, layer_figures, run_conf
+from salespipe.control.children import Owner
+from salespipe.control.model import LayerFigures, SalesPipelineSpec
+from salespipe.control.schema import from_api
+from salespipe.orchestration.airflow_api import AirflowAPIError, AirflowClient, AirflowUnavailable
+from salespipe.orchestration.conf import RunConf
+from tests.control.airflow_stub import AirflowStub
+from tests.control.conftest import pipeline
+
+OWNER = Owner("emea", "sales", "0b7c6d2e-8f0a-4b65-a1d2-3e4f5a6b7c8d")
+
+
+def rest(stub: AirflowStub, password: str | None = None) -> Orchestrator:
+    return AirflowClient(stub.url, stub.username, stub.password if password is None else password)
+
+
+def test_run_id_is_deterministic_per_uid_and_generation() -> None:
+    assert dag_run_id(OWNER, 3) == dag_run_id(OWNER, 3)
+    assert dag_run_id(OWNER, 3) != dag_run_id(OWNER, 4)
+    assert dag_run_id(OWNER, 3) != dag_run_id(Owner("emea", "sales", "another-uid"), 3)
+
+
+def test_run_conf_carries_what_the_dags_need() -> None:
+    body = pipeline("emea")
+    conf = run_conf(OWNER, from_api(SalesPipelineSpec, body["spec"]))
+    assert conf == {
+        "pipeline": "emea",
+        "bronze_uri": "s3://lake/bronze",
+        "silver_uri": "s3://lake/silver",
+        "gold_target": "duckdb",
+        "topic": "sales_events",
+        "mode": "local",
+    }
+    assert RunConf.from_mapping(conf).settings().silver_uri == "s3://lake/silver"
+
+
+def test_spark_engine_conf_is_accepted_by_the_dags() -> None:
+    body = pipeline(
+        "emea",
+        engine={"mode": "spark", "spark": {"image": "spark:4", "executor": {"instances": 4}}},
+    )
+    conf = run_conf(OWNER, from_api(SalesPipelineSpec, body["spec"]))
+    assert conf["mode"] == "kubernetes"
+    assert conf["spark"]["executor_instances"] == 4
+    assert conf["spark"]["namespace"] == "sales"
+    assert RunConf.from_mapping(conf).spark == conf["spark"]
+
+
+def test_unpause_trigger_and_read_a_run(airflow_stub: AirflowStub) -> None:
+    airflow = rest(airflow_stub)
+    airflow.ensure_unpaused(airflow_stub.dags)
+    assert set(airflow_stub.paused.values()) == {False}
+    run_id = dag_run_id(OWNER, 1)
+    assert airflow.trigger("sales_batch", run_id, {"pipeline": "emea"}).state == "queued"
+    airflow_stub.finish(run_id, "running")
+    assert airflow.run("sales_batch", run_id).state == "running"
+
+
+def test_triggering_an_existing_run_id_is_not_a_second_run(airflow_stub: AirflowStub) -> None:
+    """An operator restarted between trigger and status write triggers again: 409 means
+    already triggered, and the existing run comes back."""
+    run_id = dag_run_id(OWNER, 1)
+    rest(airflow_stub).trigger("sales_batch", run_id, {})
+    airflow_stub.finish(run_id, "success")
+    assert rest(airflow_stub).trigger("sales_batch", run_id, {}).state == "success"
+    assert len(airflow_stub.runs) == 1
+    assert airflow_stub.posts == [("sales_batch", run_id)] * 2
+
+
+def test_expired_token_is_renewed(airflow_stub: AirflowStub) -> None:
+    airflow = rest(airflow_stub)
+    airflow.ensure_unpaused(["sales_batch"])
+    airflow_stub.tokens.clear()  # Airflow restarted or the JWT expired
+    airflow.ensure_unpaused(["sales_batch"])
+    assert len(airflow_stub.tokens) == 1
+
+
+def test_refusals_and_outages_are_told_apart(airflow_stub: AirflowStub) -> None:
+    with pytest.raises(AirflowAPIError, match="HTTP 404 DAG with dag_id: 'nope' not found"):
+        rest(airflow_stub).trigger("nope", "r1", {})
+    with pytest.raises(AirflowAPIError, match="401") as bad_login:
+        rest(airflow_stub, password="wrong").ensure_unpaused(["sales_batch"])
+    assert "wrong" not in str(bad_login.value)
+    airflow_stub.stop()
+    with pytest.raises(AirflowUnavailable, match="unreachable"):
+        rest(airflow_stub).run("sales_batch", "r1")
+
+
+def test_a_tasks_xcom_is_read_and_a_missing_one_is_none(airflow_stub: AirflowStub) -> None:
+    airflow = rest(airflow_stub)
+    run_id = dag_run_id(OWNER, 1)
+    airflow.trigger("sales_batch", run_id, {})
+    assert airflow.xcom("sales_batch", run_id, "silver") is None  # not run yet
+    airflow_stub.finish(run_id, "success", xcom={"silver": {"files": 2, "accepted": 10}})
+    value = airflow.xcom("sales_batch", run_id, "silver")
+    assert layer_figures(value) == LayerFigures(bronze_files=2, silver_rows=10)
+    assert layer_figures(None) is None
