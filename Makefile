@@ -7,7 +7,7 @@ ROWS ?= 100000
 
 AIRFLOW_HOME_DIR ?= .salespipe/dev/airflow
 
-.PHONY: airflow run test test-snowflake lint typecheck bench bench-quick bench-gold bench-streaming venv clean
+.PHONY: airflow bench-operator bench-airflow run test test-snowflake lint typecheck bench bench-quick bench-gold bench-streaming venv clean
 
 RUN_STAMP := $(VENV)/.installed-run
 
@@ -46,15 +46,15 @@ test-snowflake: $(FS_STAMP)
 
 # The real Kubernetes API server the operator tests run against (cached after one build).
 test: $(STAMP) k8s-build test-snowflake
-	$(BIN)/ruff check src tests bench dags
-	$(BIN)/ruff format --check src tests bench dags
+	$(BIN)/ruff check src tests bench dags operators
+	$(BIN)/ruff format --check src tests bench dags operators
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 	$(BIN)/pytest
 
 lint: $(STAMP)
-	$(BIN)/ruff check src tests bench dags
-	$(BIN)/ruff format --check src tests bench dags
+	$(BIN)/ruff check src tests bench dags operators
+	$(BIN)/ruff format --check src tests bench dags operators
 
 typecheck: $(STAMP)
 	$(BIN)/mypy
@@ -72,6 +72,12 @@ bench-streaming: $(STAMP)
 	$(BIN)/python -m bench.streaming --producer-config batch.size=131072
 	$(BIN)/python -m bench.stream_silver --rates 1000 10000 --seconds 60 \
 		--producer-config linger.ms=50
+
+bench-operator: $(STAMP) k8s-build
+	$(BIN)/python -m bench.operator
+
+bench-airflow: $(STAMP)
+	$(BIN)/python -m bench.airflow --rows 100000
 
 # A local Airflow (api-server, scheduler, dag-processor) with salespipe's DAGs.
 airflow: $(STAMP)

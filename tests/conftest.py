@@ -89,6 +89,8 @@ def bronze(tmp_path: Path) -> ObjectStore:
 @pytest.fixture(scope="session")
 def local_airflow(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalAirflow]:
     """A real Airflow (api-server, scheduler, dag-processor on SQLite, parallelism 2)
-    serving ``dags/``, for the session; stopped by process group."""
-    with LocalAirflow(tmp_path_factory.mktemp("airflow"), parallelism=2) as airflow:
+    serving ``dags/``, for the session; stopped by process group. Runs whose conf
+    names no data dir use ``<home>/lake`` (the workers' ``SALESPIPE_DATA_DIR``)."""
+    home = tmp_path_factory.mktemp("airflow")
+    with LocalAirflow(home, data_dir=home / "lake", parallelism=2) as airflow:
         yield airflow

@@ -21,7 +21,7 @@ from salespipe.control.model import SalesPipelineSpec
 from salespipe.control.schema import from_api
 from salespipe.dev.shared import strimzi_crd
 from tests.control.conftest import NS, pipeline
-from tests.streaming.test_connector import crd_schema
+from tests.support import crd_schema
 
 OWNER = Owner(name="emea", namespace=NS, uid="6f1d7a52-0d6e-4a43-9e53-4c1c1d9e2a10")
 

@@ -9,127 +9,33 @@ from __future__ import annotations
 
 import time
 import urllib.request
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
-from typing import Any, TypeVar
+from collections.abc import Iterator
+from typing import Any
 
 import pytest
-from kopf.testing import KopfRunner  # type: ignore[import-untyped,unused-ignore]
 from kubernetes import client  # type: ignore[import-untyped]
 
 from salespipe.control.airflow import dag_run_id
-from salespipe.control.children import CONNECTOR, PIPELINE_LABEL, TOPIC, ChildKind, Owner
+from salespipe.control.children import CONNECTOR, PIPELINE_LABEL, TOPIC, Owner
 from salespipe.dev.kube import KubeAPIServer
-from salespipe.dev.ports import free_port
-from salespipe.dev.shared import repo_root
 from tests.control.airflow_stub import AirflowStub
-from tests.control.conftest import Pipelines, pipeline, unique
+from tests.control.conftest import pipeline, unique
+from tests.control.running import Operator, running_operator, wait_for
 
 pytestmark = pytest.mark.slow
-T = TypeVar("T")
-ENTRY_POINT = repo_root() / "operators" / "salespipe_operator.py"
-
-
-def wait_for(probe: Callable[[], T | None], what: str, timeout: float = 20.0) -> T:
-    """Poll ``probe`` until it returns something truthy."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = probe()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.1)
-
-
-@dataclass
-class Operator:
-    """The running operator's surroundings, as the tests see them."""
-
-    namespace: str
-    pipelines: Pipelines
-    custom: client.CustomObjectsApi
-    core: client.CoreV1Api
-    airflow: AirflowStub
-    metrics_url: str
-    runner: Any
-
-    def condition(self, name: str, kind: str = "Ready") -> dict[str, Any]:
-        for cond in (self.pipelines.get(name).get("status") or {}).get("conditions") or []:
-            if cond["type"] == kind:
-                return dict(cond)
-        return {}
-
-    def wait_condition(
-        self, name: str, kind: str, status: str, reason: str | None = None
-    ) -> dict[str, Any]:
-        def probe() -> dict[str, Any] | None:
-            cond = self.condition(name, kind)
-            ok = cond.get("status") == status and reason in (None, cond.get("reason"))
-            return cond if ok else None
-
-        return wait_for(probe, f"{name} {kind}={status} {reason or ''}")
-
-    def child(self, kind: ChildKind, name: str) -> dict[str, Any] | None:
-        try:
-            out: dict[str, Any] = self.custom.get_namespaced_custom_object(
-                kind.group, kind.version, self.namespace, kind.plural, name
-            )
-        except client.ApiException as err:
-            if err.status == 404:
-                return None
-            raise
-        return out
-
-    def events(self, name: str) -> list[str]:
-        items = self.core.list_namespaced_event(
-            self.namespace, field_selector=f"involvedObject.name={name}"
-        ).items
-        return [e.reason for e in sorted(items, key=lambda e: e.metadata.creation_timestamp)]
-
-    def owner(self, name: str) -> Owner:
-        return Owner.from_body(self.pipelines.get(name))
 
 
 @pytest.fixture(scope="module")
 def operator(
     kube_api: KubeAPIServer, kube_client: client.ApiClient, salespipeline_crd: dict[str, Any]
 ) -> Iterator[Operator]:
-    core = client.CoreV1Api(kube_client)
-    namespace = unique("op")
-    core.create_namespace(client.V1Namespace(metadata=client.V1ObjectMeta(name=namespace)))
     stub = AirflowStub().start()
-    port = free_port()
-    env = {
-        "KUBECONFIG": str(kube_api.kubeconfig),
-        "SALESPIPE_AIRFLOW_URL": stub.url,
-        "SALESPIPE_AIRFLOW_USERNAME": stub.username,
-        "SALESPIPE_AIRFLOW_PASSWORD": stub.password,
-        "SALESPIPE_AWAIT_STRIMZI": "false",  # no Strimzi operator runs here
-        "SALESPIPE_POLL_SECONDS": "0.5",
-        "SALESPIPE_RESYNC_SECONDS": "5",
-        "SALESPIPE_OPERATOR_METRICS_PORT": str(port),
-        "SALESPIPE_OPERATOR_NAMESPACES": namespace,
-    }
-    custom = client.CustomObjectsApi(kube_client)
-    args = ["run", "--standalone", "--namespace", namespace, str(ENTRY_POINT)]
-    with pytest.MonkeyPatch.context() as mp:
-        for key, value in env.items():
-            mp.setenv(key, value)
-        with KopfRunner(args, timeout=120) as runner:
-            yield Operator(
-                namespace,
-                Pipelines(custom, namespace),
-                custom,
-                core,
-                stub,
-                f"http://127.0.0.1:{port}/metrics",
-                runner,
-            )
-    stub.stop()
-    assert runner.exception is None, runner.output
-    assert runner.exit_code == 0, runner.output
-    assert stub.password not in runner.output  # secrets never logged
+    try:
+        credentials = (stub.url, stub.username, stub.password)
+        with running_operator(kube_api, kube_client, stub, credentials) as operator:
+            yield operator
+    finally:
+        stub.stop()
 
 
 def test_create_makes_owned_children_triggers_a_run_and_reports_ready(operator: Operator) -> None:
