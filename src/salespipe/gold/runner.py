@@ -155,8 +155,6 @@ def run_dbt(
     """
     from dbt.cli.main import dbtRunner
 
-    if settings.silver.is_s3:
-        raise GoldError("the embedded Gold reads a local Silver; S3 Silver is not wired yet")
     gold = gold_dir(settings)
     (gold / "tmp").mkdir(parents=True, exist_ok=True)
     args = _args(command, settings, target, [*(["--quiet"] if quiet else []), *extra])
