@@ -61,7 +61,8 @@ def test_gold_over_s3_silver_equals_the_local_run(
 ) -> None:
     report = run_all(s3_settings, rows=ROWS, seed=SEED, defect_rate=0.05)
 
-    assert report.gold is not None and report.gold.success, report.gold.summary()
+    assert report.gold is not None
+    assert report.gold.success, report.gold.summary()
     assert gold_status(s3_settings) == gold_status(local_run)
     assert _star(s3_settings) == _star(local_run)
     again = build_gold(s3_settings)  # incremental: the MERGE reads S3 Silver too
