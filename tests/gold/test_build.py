@@ -34,7 +34,7 @@ def test_every_model_and_dbt_test_passes(built: tuple[Settings, GoldResult]) -> 
     _, result = built
     assert result.success, result.summary()
     assert result.failures == ()
-    assert result.models_passed == 11
+    assert result.models_passed == 13
     assert result.tests_passed >= 90  # generic, unit and singular tests all ran
     assert result.skipped == 0
 

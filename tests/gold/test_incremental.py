@@ -11,7 +11,7 @@ import pyarrow as pa
 import pytest
 from deltalake import DeltaTable
 
-from salespipe.gold import build_gold, gold_status
+from salespipe.gold import GoldResult, build_gold, gold_status
 from salespipe.gold.runner import duckdb_path
 from salespipe.settings import Settings
 
@@ -141,6 +141,7 @@ def incremental(silver_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> d
     con = duckdb.connect(gold, read_only=True)
     result = {
         "settings": settings,
+        "first": first,
         "second": second,
         "silver_rows": DeltaTable(silver_uri).to_pyarrow_table().num_rows,
         "rewritten": _rows(
@@ -177,6 +178,16 @@ def incremental(silver_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> d
 def test_incremental_build_passes_every_test(incremental: dict[str, object]) -> None:
     second = incremental["second"]
     assert second.success, second.summary()  # type: ignore[attr-defined]
+
+
+def test_unit_tests_rerun_only_when_the_code_changed(incremental: dict[str, object]) -> None:
+    """The full refresh ran the dbt unit tests; the incremental build, on the same
+    code, did not need to (they check SQL logic on fixed rows, not data)."""
+    first, second = incremental["first"], incremental["second"]
+    assert isinstance(first, GoldResult) and isinstance(second, GoldResult)
+    assert not first.unit_tests_skipped
+    assert second.unit_tests_skipped
+    assert "unit tests passed before on this code" in second.summary()
 
 
 def test_only_changed_lines_are_rewritten(incremental: dict[str, object]) -> None:

@@ -1,6 +1,6 @@
 -- Product history: a new version whenever category, sub-category or name changes.
 {{ scd2_versions(
-    observations=ref('stg_products_from_sales'),
+    observations=ref('int_product_observations'),
     natural_key='product_id',
     tracked=['category', 'sub_category', 'product_name'],
 ) }}

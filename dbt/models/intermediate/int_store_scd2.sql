@@ -1,41 +1,16 @@
 -- Store (selling location) history: the location is the natural key, market and
--- region are tracked. One observation per store and day: the latest line's values.
+-- region are tracked, one observation per store and day (int_store_observations).
 {%- set location = ['country', 'state', 'city', 'postal_code'] %}
-with lines as (
+with observations as (
 
-    select
-        {{ location | join(', ') }},
-        market,
-        region,
-        order_date,
-        _event_time,
-        order_id,
-        row_id
-    from {{ ref('int_sales_unified') }}
-
-),
-
-daily as (
-
-    -- hash the location only after reducing to one row per store and day
-    select
-        {{ surrogate_key(location) }} as store_id,
-        {{ location | join(', ') }},
-        order_date as observed_on,
-        market,
-        region
-    from lines
-    qualify row_number() over (
-        partition by {{ location | join(', ') }}, order_date
-        order by _event_time desc, order_id desc, row_id desc
-    ) = 1
+    select * from {{ ref('int_store_observations') }}
 
 ),
 
 versions as (
 
     {{ scd2_versions(
-        observations='daily',
+        observations='observations',
         natural_key='store_id',
         tracked=['market', 'region'],
     ) | indent(4) }}
@@ -45,7 +20,7 @@ versions as (
 locations as (
 
     select distinct store_id, {{ location | join(', ') }}
-    from daily
+    from observations
 
 )
 

@@ -1,9 +1,45 @@
--- Customers (type 1): the latest attributes seen on their lines.
+{{
+    config(
+        materialized='incremental',
+        unique_key='customer_id',
+        incremental_strategy='merge',
+        on_schema_change=('ignore' if target.name == 'fakesnow' else 'fail'),
+        post_hook="delete from {{ this }} where order_id is null",
+    )
+}}
+-- Customers (type 1): the attributes of their latest line (by order date, then
+-- precedence time, then line key), and the span of their order dates. A rename or
+-- segment change overwrites; history lives on the fact lines. Incremental runs
+-- recompute only the customers that new Silver lines name (see macros/incremental.sql);
+-- order_id, row_id and the lineage are those of the line the attributes come from.
+{%- set key = ['customer_id'] %}
+{%- set kept = ['customer_name', 'segment'] + line_lineage() %}
+with lines as (
+
+    select * from {{ ref('stg_customers_from_sales') }}
+
+),
+
+{{ latest_lines('lines', key, kept, ['order_date', '_event_time', 'order_id', 'row_id']) }},
+
+span as (
+
+    select
+        customer_id,
+        min(order_date) as first_order_date,
+        max(order_date) as last_order_date
+    from {{ 'scoped' if is_incremental() else 'lines' }}
+    group by customer_id
+
+)
+
 select
-    {{ surrogate_key(['customer_id']) }} as customer_key,
-    customer_id,
-    customer_name,
-    segment,
-    first_order_date,
-    last_order_date
-from {{ ref('stg_customers_from_sales') }}
+    {{ surrogate_key(['latest.customer_id']) }} as customer_key,
+    latest.customer_id,
+    latest.customer_name,
+    latest.segment,
+    span.first_order_date,
+    span.last_order_date,
+    {% for col in line_lineage() %}latest.{{ col }}{% if not loop.last %}, {% endif %}{% endfor %}
+from latest
+left join span on latest.customer_id = span.customer_id

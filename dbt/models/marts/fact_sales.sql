@@ -14,26 +14,14 @@
 -- store versions valid on the order date, not the current ones.
 --
 -- Incremental runs merge (on the line key) only:
---   * lines Silver wrote after the last run: _ingested_at past the fact's watermark,
---     or a Silver run (_batch_id) the fact has not seen (two runs can share a
---     timestamp: Silver stamps to the second). Corrections are re-stamped by Silver.
+--   * lines Silver wrote after the last run (macros/incremental.sql: new_silver_lines);
 --   * existing facts whose dimension version no longer covers their order date (a
 --     late observation split a version), so no fact keeps a stale key.
+-- _gold_run_id names the dbt invocation that last wrote a row: the tests of an
+-- incremental build check the rows it wrote (macros/test_scope.sql).
 with
 
 {% if is_incremental() %}
-watermark as (
-
-    select max(_ingested_at) as last_ingested_at from {{ this }}
-
-),
-
-seen_batches as (
-
-    select distinct _batch_id from {{ this }}
-
-),
-
 stale as (
 
     select f.order_id, f.row_id
@@ -50,12 +38,8 @@ stale as (
 
 changed_keys as (
 
-    select u.order_id, u.row_id
-    from {{ ref('int_sales_unified') }} as u
-    cross join watermark
-    where u._ingested_at > watermark.last_ingested_at
-        or watermark.last_ingested_at is null
-        or u._batch_id not in (select _batch_id from seen_batches)
+    select order_id, row_id
+    from ({{ new_silver_lines(ref('int_sales_unified'), this) }}) as new_lines
 
     union
 
@@ -106,7 +90,8 @@ select
     lines.source_system,
     lines._event_time,
     lines._ingested_at,
-    lines._batch_id
+    lines._batch_id,
+    '{{ invocation_id }}' as _gold_run_id
 from lines
 left join {{ ref('dim_customer') }} as c
     on lines.customer_id = c.customer_id

@@ -8,6 +8,7 @@ builds skip parsing entirely (``partial_parse`` covers calls from new processes)
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import threading
@@ -25,6 +26,8 @@ DUCKDB_FILE = "salespipe.duckdb"
 MARTS: tuple[str, ...] = ("fact_sales", "dim_customer", "dim_product", "dim_store", "dim_date")
 DIMENSIONS: tuple[str, ...] = MARTS[1:]
 GOLD_SCHEMA = "gold"
+UNIT_TESTS_PASSED = "unit_tests.passed"
+"""In the Gold dir: the code fingerprint the dbt unit tests last passed on."""
 
 
 class GoldError(RuntimeError):
@@ -57,6 +60,8 @@ class GoldResult:
     elapsed_s: float
     duckdb_path: str
     failures: tuple[NodeOutcome, ...] = field(default_factory=tuple)
+    unit_tests_skipped: bool = False
+    """The unit tests already passed on exactly this code, so they were not rerun."""
 
     def summary(self) -> str:
         """One line for humans, then one line per failure naming test and rows."""
@@ -64,6 +69,7 @@ class GoldResult:
             f"gold: models {self.models_passed} ok / {self.models_failed} failed, "
             f"tests {self.tests_passed} ok / {self.tests_failed} failed, "
             f"{self.skipped} skipped in {self.elapsed_s:.1f}s"
+            + (" (unit tests passed before on this code)" if self.unit_tests_skipped else "")
         )
         lines = [head]
         for f in self.failures:
@@ -114,7 +120,7 @@ def dbt_vars(settings: Settings) -> dict[str, Any]:
 
 
 _manifests: dict[str, Any] = {}
-_lock = threading.Lock()
+_lock = threading.RLock()
 """Parsed manifests by (project, vars, target): dbtRunner is not re-entrant, so one
 build at a time per process."""
 
@@ -140,6 +146,29 @@ def _args(command: str, settings: Settings, target: str, extra: Sequence[str]) -
     ]
 
 
+def parsed_manifest(settings: Settings, target: str = "duckdb") -> Any:
+    """The parsed project for (project, target, vars), parsed once per process.
+
+    The first call in a process parses (partially: dbt reuses ``partial_parse.msgpack``
+    in the target dir as long as project files, vars and profile are unchanged; the
+    vars are paths, equal between calls on one data dir). It writes no manifest.json:
+    the build that follows writes the artifacts once.
+    """
+    from dbt.cli.main import dbtRunner
+
+    key = json.dumps([str(project_dir()), target, dbt_vars(settings)], sort_keys=True)
+    with _lock:
+        manifest = _manifests.get(key)
+        if manifest is None:
+            parsed = dbtRunner().invoke(
+                _args("parse", settings, target, ["--quiet", "--no-write-json"])
+            )
+            if not parsed.success:
+                raise GoldError(f"dbt parse failed: {parsed.exception}")
+            manifest = _manifests[key] = parsed.result
+    return manifest
+
+
 def run_dbt(
     command: str,
     settings: Settings,
@@ -155,19 +184,13 @@ def run_dbt(
     """
     from dbt.cli.main import dbtRunner
 
-    if settings.silver.is_s3:
-        raise GoldError("the embedded Gold reads a local Silver; S3 Silver is not wired yet")
     gold = gold_dir(settings)
     (gold / "tmp").mkdir(parents=True, exist_ok=True)
     args = _args(command, settings, target, [*(["--quiet"] if quiet else []), *extra])
-    key = json.dumps([str(project_dir()), target, dbt_vars(settings)], sort_keys=True)
+    manifest = None
+    if reuse_manifest and command in ("build", "run", "test"):
+        manifest = parsed_manifest(settings, target)
     with _lock:
-        manifest = _manifests.get(key) if reuse_manifest else None
-        if manifest is None and reuse_manifest and command in ("build", "run", "test"):
-            parsed = dbtRunner().invoke(_args("parse", settings, target, ["--quiet"]))
-            if not parsed.success:
-                raise GoldError(f"dbt parse failed: {parsed.exception}")
-            manifest = _manifests[key] = parsed.result
         try:
             result = dbtRunner(manifest=manifest).invoke(args)
         finally:
@@ -175,6 +198,25 @@ def run_dbt(
     if result.exception is not None:
         raise GoldError(f"dbt {command} failed to run: {result.exception}")
     return result
+
+
+def code_fingerprint(manifest: Any) -> str:
+    """A hash of everything dbt unit tests exercise: each node's file checksum and
+    config, each unit test, every macro (dbt's own included), and the versions of
+    dbt-core, dbt-duckdb and DuckDB."""
+    from importlib.metadata import version
+
+    digest = hashlib.sha256()
+    for uid, node in sorted(manifest.nodes.items()):
+        config = json.dumps(node.config.to_dict(), sort_keys=True, default=str)
+        digest.update(f"{uid}\0{node.checksum.checksum}\0{config}\n".encode())
+    for uid, unit in sorted(manifest.unit_tests.items()):
+        digest.update(f"{uid}\0{unit.checksum}\n".encode())
+    for uid, macro in sorted(manifest.macros.items()):
+        digest.update(f"{uid}\0{macro.macro_sql}\n".encode())
+    for package in ("dbt-core", "dbt-duckdb", "duckdb"):
+        digest.update(f"{package}=={version(package)}\n".encode())
+    return digest.hexdigest()
 
 
 def _release_duckdb() -> None:
@@ -197,17 +239,14 @@ def _outcomes(run_result: Any) -> GoldResult:
     counts = dict.fromkeys(("mp", "mf", "tp", "tf", "sk"), 0)
     failures: list[NodeOutcome] = []
     for r in run_result.results:
-        status = str(r.status.value if hasattr(r.status, "value") else r.status).lower()
-        kind = str(
-            r.node.resource_type.value
-            if hasattr(r.node.resource_type, "value")
-            else r.node.resource_type
-        )
+        status, kind = _name(r.status), _name(r.node.resource_type)
         is_test = kind in ("test", "unit_test")
         if status == "skipped":
             counts["sk"] += 1
             continue
         ok = status in passed
+        if kind == "operation" and ok:
+            continue  # a hook (the build ledger), not a model
         counts[("t" if is_test else "m") + ("p" if ok else "f")] += 1
         if not ok:
             failures.append(
@@ -249,8 +288,18 @@ def build_gold(
     extra: list[str] = ["--full-refresh"] if full_refresh else []
     if select:
         extra += ["--select", *select]
+    # dbt unit tests check the SQL's logic on fixed rows, not the data: rerunning them
+    # on unchanged code proves nothing new, and each costs about a second. They run on
+    # a full refresh and whenever the code fingerprint differs from their last pass.
+    fingerprint = code_fingerprint(parsed_manifest(settings))
+    marker = gold_dir(settings) / UNIT_TESTS_PASSED
+    units_current = not full_refresh and marker.is_file() and marker.read_text() == fingerprint
+    if units_current:
+        extra += ["--exclude-resource-type", "unit_test"]
     result = run_dbt("build", settings, extra=extra, quiet=quiet)
     outcome = _outcomes(result.result)
+    if not (units_current or select) and _unit_tests_passed(result.result):
+        marker.write_text(fingerprint)
     return GoldResult(
         success=outcome.success and bool(result.success),
         models_passed=outcome.models_passed,
@@ -261,7 +310,19 @@ def build_gold(
         elapsed_s=time.perf_counter() - started,
         duckdb_path=str(duckdb_path(settings)),
         failures=outcome.failures,
+        unit_tests_skipped=units_current,
     )
+
+
+def _name(value: Any) -> str:
+    """A dbt enum member (status, resource type) as its lower-case name."""
+    return str(getattr(value, "value", value)).lower()
+
+
+def _unit_tests_passed(run_result: Any) -> bool:
+    """Whether the build ran unit tests and every one passed."""
+    units = [r for r in run_result.results if _name(r.node.resource_type) == "unit_test"]
+    return bool(units) and all(_name(r.status) in ("success", "pass") for r in units)
 
 
 def gold_status(settings: Settings) -> dict[str, object]:

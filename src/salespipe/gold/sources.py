@@ -89,6 +89,8 @@ def render_sources_yml() -> str:
             "            # DuckDB reads the table through its Delta log, never its folder.",
             "            external_location: \"delta_scan('{{ var('silver_root', "
             f"env_var('SALESPIPE_SILVER_URI', '.salespipe/silver')) }}}}/{table}')\"",
+            "            # Incremental builds test only the lines new since the last one.",
+            "            test_scope: silver_lines  # macros/test_scope.sql",
             "        columns:",
         ]
         columns = [

@@ -1,0 +1,100 @@
+{#- Tests of an incremental build check what the build changed, not all of history.
+
+    A model or source opts in with `meta: {test_scope: ...}`:
+      * `silver_lines`: Silver lines (and views over them) are tested where they are
+        newer than what fact_sales had taken in before this build (macros/incremental.sql);
+        these tests run before fact_sales is merged, which dbt build's order guarantees
+        (a node's tests finish before its descendants start).
+      * `this_run`: fact rows are tested where this invocation wrote them
+        (_gold_run_id), including facts re-keyed to a moved SCD2 version.
+    Scoping applies only when the previous build covered the whole project and passed
+    every test (the build ledger, gold.build_ledger); otherwise, and on a full refresh or
+    a first build, every row is tested, so rows a failed build left behind are tested
+    again by the next one. Tests that compare whole tables (reconciliation, integrity,
+    SCD2 ranges) take their relations with ref() and are never scoped. -#}
+
+{% macro default__get_where_subquery(relation) -%}
+    {%- set where = config.get('where', '') -%}
+    {%- set predicates = [where] if where else [] -%}
+    {%- set scope = test_scope_predicate() -%}
+    {%- if scope -%}
+        {%- do predicates.append(scope) -%}
+    {%- endif -%}
+    {%- if predicates -%}
+        {%- set filtered -%}
+            (select * from {{ relation }} where {{ predicates | join(' and ') }}) dbt_subquery
+        {%- endset -%}
+        {%- do return(filtered) -%}
+    {%- else -%}
+        {%- do return(relation) -%}
+    {%- endif -%}
+{%- endmacro %}
+
+{#- The scope as a predicate, or none to test every row. The ledger is read by the
+    query itself (one scalar subquery), not by a round trip per test. -#}
+{% macro test_scope_predicate() -%}
+    {%- if not execute or flags.FULL_REFRESH -%}
+        {{ return(none) }}
+    {%- endif -%}
+    {#- a test on a model names it as attached_node; one on a source only depends on it -#}
+    {%- set parents = model.depends_on.nodes -%}
+    {%- set tested_id = model.attached_node or (parents[0] if parents | length == 1 else none) -%}
+    {%- set tested = graph.nodes.get(tested_id) or graph.sources.get(tested_id) if tested_id else none -%}
+    {%- set scope = tested.get('config', {}).get('meta', {}).get('test_scope') if tested else none -%}
+    {%- set fact = graph.nodes.get('model.' ~ project_name ~ '.fact_sales') -%}
+    {%- if scope not in ('silver_lines', 'this_run') or fact is none -%}
+        {{ return(none) }}
+    {%- endif -%}
+    {%- set fact_relation = adapter.get_relation(database=fact.database, schema=fact.schema, identifier=fact.alias) -%}
+    {%- set ledger = build_ledger() -%}
+    {%- if fact_relation is none or adapter.get_relation(database=ledger.database, schema=ledger.schema, identifier=ledger.identifier) is none -%}
+        {{ return(none) }}
+    {%- endif -%}
+    {%- set rows = ("_gold_run_id = '" ~ invocation_id ~ "'") if scope == 'this_run' else newer_than(fact_relation) -%}
+    {%- set last_passed -%}
+        coalesce((select whole_project and passed from {{ ledger }}
+                  where invocation_id <> '{{ invocation_id }}'
+                  order by started_at desc limit 1), false)
+    {%- endset -%}
+    {{ return('(not ' ~ last_passed ~ ' or ' ~ rows ~ ')') }}
+{%- endmacro %}
+
+{#- The build ledger: one row per `dbt build` (start_build, finish_build). -#}
+{% macro build_ledger() -%}
+    {{ return(api.Relation.create(
+        database=target.database,
+        schema=generate_schema_name('gold', none),
+        identifier='build_ledger',
+        type='table',
+    )) }}
+{%- endmacro %}
+
+{#- on-run-start: a row for this build, not passed until on-run-end says so; a build
+    that dies midway (after merging rows, before testing them) thus counts as failed. -#}
+{% macro start_build() -%}
+    {%- if execute and flags.WHICH == 'build' -%}
+        {%- set ledger = build_ledger() -%}
+        {%- set whole = not (flags.SELECT or flags.EXCLUDE or flags.SELECTOR) -%}
+        {%- do adapter.create_schema(ledger) -%}
+        {%- do run_query(
+            'create table if not exists ' ~ ledger ~ ' (invocation_id ' ~ dbt.type_string()
+            ~ ', started_at ' ~ dbt.type_timestamp() ~ ', finished_at ' ~ dbt.type_timestamp()
+            ~ ', whole_project boolean, passed boolean)'
+        ) -%}
+        {%- do run_query(
+            'insert into ' ~ ledger ~ " values ('" ~ invocation_id ~ "', "
+            ~ dbt.current_timestamp() ~ ', null, ' ~ whole ~ ', false)'
+        ) -%}
+    {%- endif -%}
+{%- endmacro %}
+
+{#- on-run-end: whether every node of this build passed. -#}
+{% macro finish_build(results) -%}
+    {%- if execute and flags.WHICH == 'build' -%}
+        {%- set failed = results | rejectattr('status', 'in', ['success', 'pass', 'warn']) | list -%}
+        {%- do run_query(
+            'update ' ~ build_ledger() ~ ' set finished_at = ' ~ dbt.current_timestamp()
+            ~ ', passed = ' ~ (failed | length == 0) ~ " where invocation_id = '" ~ invocation_id ~ "'"
+        ) -%}
+    {%- endif -%}
+{%- endmacro %}
