@@ -40,7 +40,7 @@ from salespipe.contract.schema import (
 )
 from salespipe.settings import Settings
 from salespipe.silver.dialect import DUCKDB, quote_literal
-from salespipe.silver.files import add_action
+from salespipe.silver.delta_files import add_action
 from salespipe.silver.ledger import FileEntry, commit_properties, read_ledger
 from salespipe.silver.plan import convention_sql, dedupe_order, raw, validated_sql
 from salespipe.silver.tables import QUARANTINE, QUARANTINE_SCHEMA, SALES, SALES_SCHEMA
