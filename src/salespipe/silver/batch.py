@@ -39,8 +39,8 @@ from salespipe.contract.schema import (
     required_names,
 )
 from salespipe.settings import Settings
-from salespipe.silver.dialect import DUCKDB, quote_literal
 from salespipe.silver.delta_files import add_action
+from salespipe.silver.dialect import DUCKDB, quote_literal
 from salespipe.silver.ledger import FileEntry, commit_properties, read_ledger
 from salespipe.silver.plan import convention_sql, dedupe_order, raw, validated_sql
 from salespipe.silver.tables import QUARANTINE, QUARANTINE_SCHEMA, SALES, SALES_SCHEMA
@@ -549,17 +549,30 @@ class _Run:
 
     def _known(self, con: duckdb.DuckDBPyConnection, sales: DeltaTable | None, keys: str) -> int:
         """Fill the temp table ``known`` with the run's line keys that ``sales`` holds;
-        returns how many. Only the key columns of the table are read."""
+        returns how many.
+
+        Only the table's key columns are read, and only the row groups whose range of
+        the first key column meets the run's (Parquet statistics): new orders with
+        rising ids touch no old file. The table's keys stream past a hash of the run's.
+        """
         accepted = f"(SELECT {keys} FROM judged WHERE _reason IS NULL)"
-        if sales is None:
+        first = self.settings.line_key[0]
+        low, high = con.execute(f"SELECT min({first}), max({first}) FROM {accepted}").fetchall()[0]
+        if sales is None or low is None or not (files := sales.file_uris()):
             con.execute(f"CREATE TEMP TABLE known AS SELECT * FROM {accepted} WHERE false")
             return 0
-        con.register("target", sales.to_pyarrow_dataset())
+        if self.settings.silver.is_s3:
+            con.register("target", sales.to_pyarrow_dataset())
+            target = "target"
+        else:  # DuckDB reads local Parquet twice as fast as through Arrow
+            target = "read_parquet([" + ", ".join(quote_literal(uri) for uri in files) + "])"
         con.execute(
-            f"CREATE TEMP TABLE known AS SELECT DISTINCT * FROM {accepted}"
-            f" SEMI JOIN (SELECT {keys} FROM target) USING ({keys})"
+            f"CREATE TEMP TABLE known AS SELECT DISTINCT {keys} FROM (SELECT {keys} FROM {target}"
+            f" WHERE {first} BETWEEN ? AND ?) SEMI JOIN {accepted} USING ({keys})",
+            [low, high],
         )
-        con.unregister("target")
+        if target == "target":
+            con.unregister("target")
         return int(con.execute("SELECT count(*) FROM known").fetchall()[0][0])
 
     def _quarantine(self, con: duckdb.DuckDBPyConnection, pending: list[str]) -> None:
