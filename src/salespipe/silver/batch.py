@@ -1,10 +1,12 @@
 """The Silver batch step on the embedded engine: DuckDB judges, delta-rs commits.
 
 One run takes every Bronze CSV object that the ``sales`` table's ledger does not
-hold yet: stages them in DuckDB (spilling to disk past the memory limit), runs the
-shared plan, appends the rejects to ``sales_quarantine`` and MERGEs the latest
-version of each line into ``sales``. Both commits carry the ledger, so a crash at any
-point leaves the last committed versions readable and the next run converges.
+hold yet: judges them once in DuckDB with the shared plan (spilling to disk past the
+memory limit), writes the latest version of each new line key as Parquet files that
+one Delta commit adds, MERGEs the lines whose key ``sales`` holds already, and appends
+the rejects to ``sales_quarantine``. The last commit to each table carries the ledger,
+so a crash at any point leaves the last committed versions readable and the next run
+converges.
 """
 
 from __future__ import annotations
