@@ -17,6 +17,7 @@ import time
 import uuid
 from collections import Counter
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -305,17 +306,39 @@ FILE_BYTES = 128 * 1024 * 1024
 """Target size of one Silver data file (a MERGE rewrites whole files that hold a match)."""
 
 
-def _stage_sql() -> str:
-    """Judge every line once into the temp table ``judged``: judging is the costly part,
-    and both the ``sales`` files and the quarantine read its result. A rejected line
-    keeps its raw text as one list, NULL for the accepted lines."""
+def _judged_sql(relation: str) -> str:
+    """The verdict on every line of ``relation``: the typed columns, lineage and verdict,
+    and a rejected line's raw text as one list (NULL for the accepted lines)."""
     typed = ", ".join(f.name for f in FIELDS)
     raws = "[" + ", ".join(raw(f.name) for f in FIELDS) + "]"
     return (
-        f"CREATE TEMP TABLE judged AS SELECT {typed}, {', '.join(_SOURCE_LINEAGE)}, _reason,"
-        f" _reasons, _field, _value, CASE WHEN _reason IS NOT NULL THEN {raws} END AS _raw"
-        " FROM validated"
+        f"SELECT {typed}, {', '.join(_SOURCE_LINEAGE)}, _reason, _reasons, _field, _value,"
+        f" CASE WHEN _reason IS NOT NULL THEN {raws} END AS _raw"
+        f" FROM ({validated_sql(DUCKDB, relation, _SOURCE_LINEAGE)})"
     )
+
+
+def _stage(con: duckdb.DuckDBPyConnection, reads: list[str], threads: int) -> None:
+    """Judge every line once into the table ``judged``: judging is the costly part, and
+    both the ``sales`` files and the quarantine read its result.
+
+    A file's records are numbered by a streaming window, which keeps a query on one
+    thread, and DuckDB runs a union of such reads one after another: so the files are
+    judged by concurrent single-threaded queries, ``threads`` at a time, each on its
+    own cursor (DuckDB releases the GIL while it works).
+    """
+    con.execute(f"CREATE TABLE judged AS {_judged_sql('source')} LIMIT 0")
+    con.execute("SET threads = 1")
+
+    def judge(read: str) -> None:
+        with con.cursor() as cursor:
+            cursor.execute(f"INSERT INTO judged {_judged_sql(f'({read})')}")
+
+    try:
+        with ThreadPoolExecutor(threads) as pool:
+            list(pool.map(judge, reads))
+    finally:
+        con.execute(f"SET threads = {threads}")
 
 
 def _dedupe_sql(key: tuple[str, ...]) -> list[str]:
@@ -414,7 +437,7 @@ def run_silver(settings: Settings, progress: Progress | None = None) -> SilverRe
                 grown = {o.key: taken[o.key].last_position for o in pending if o.key in taken}
                 sources = run.read(con, pending + repair, grown, Path(tmp))
                 sources.finish()
-                run.commit(con, [o.key for o in pending], sales, Path(tmp))
+                run.commit(con, sources, [o.key for o in pending], sales, Path(tmp))
             finally:
                 con.close()
     else:
@@ -472,6 +495,7 @@ class _Run:
     def commit(
         self,
         con: duckdb.DuckDBPyConnection,
+        sources: _Sources,
         pending: list[str],
         sales: DeltaTable | None,
         scratch: Path,
@@ -486,10 +510,9 @@ class _Run:
         """
         silver, result, key = self.settings.silver, self.result, self.settings.line_key
         # Each file's records are numbered by a streaming window, which runs on one
-        # thread per file in file order whatever this says; the rest needs no order, and
-        # keeping it would run the files one after another.
+        # thread in file order whatever this says; the rest needs no order.
         con.execute("SET preserve_insertion_order = false")
-        con.execute(_stage_sql())
+        _stage(con, sources.reads, self.settings.threads)
         for statement in _dedupe_sql(key):
             con.execute(statement)
         self.step("merge", 0, 1)
