@@ -9,10 +9,12 @@ import signal
 import subprocess
 import sys
 import time
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import pytest
+from deltalake import DeltaTable
 
 from salespipe.generate import generate
 from salespipe.pipeline.run import ingest
@@ -20,7 +22,7 @@ from salespipe.pipeline.status import layer_status
 from salespipe.settings import Settings
 from salespipe.silver import batch
 from salespipe.silver.batch import run_silver
-from tests.support import csv_text, drop, line, quarantine, sales
+from tests.support import GOOD, csv_text, drop, line, quarantine, sales
 
 LINEAGE_OF_A_RUN = ("_ingested_at", "_batch_id")
 
@@ -52,6 +54,34 @@ def test_a_crash_between_the_sales_and_quarantine_commits_is_repaired(
     assert [r["row_id"] for r in quarantine(settings)] == ["2"]
     assert len(sales(settings)) == 1
     assert repaired.files == []  # nothing new taken in, only the quarantine repaired
+    assert run_silver(settings).committed is False
+
+
+def test_a_crash_between_the_merge_of_known_lines_and_the_append_converges(
+    settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    drop(settings, tmp_path, "a.csv", csv_text([line(1, sales="10.00")]))
+    run_silver(settings)
+    drop(settings, tmp_path / "2", "fix.csv", csv_text([line(1, sales="12.50"), line(2)]))
+
+    def crash_on_append(*args: Any, **kwargs: Any) -> None:
+        raise KeyboardInterrupt("killed")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(DeltaTable, "create_write_transaction", crash_on_append)
+        with pytest.raises(KeyboardInterrupt):
+            run_silver(settings)
+    # The correction of the known line is committed; the new line and the ledger not.
+    assert [(r["row_id"], r["sales"]) for r in sales(settings)] == [(1, Decimal("12.5000"))]
+
+    rerun = run_silver(settings)
+
+    assert [f.key.rsplit("/", 1)[-1].split(".")[0] for f in rerun.files] == ["fix"]
+    assert (rerun.inserted, rerun.updated) == (1, 0)  # nothing newer left to merge
+    assert [(r["row_id"], r["sales"]) for r in sales(settings)] == [
+        (1, Decimal("12.5000")),
+        (2, Decimal(GOOD["sales"]).quantize(Decimal("0.0001"))),
+    ]
     assert run_silver(settings).committed is False
 
 

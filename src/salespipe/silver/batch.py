@@ -1,10 +1,12 @@
 """The Silver batch step on the embedded engine: DuckDB judges, delta-rs commits.
 
 One run takes every Bronze CSV object that the ``sales`` table's ledger does not
-hold yet: stages them in DuckDB (spilling to disk past the memory limit), runs the
-shared plan, appends the rejects to ``sales_quarantine`` and MERGEs the latest
-version of each line into ``sales``. Both commits carry the ledger, so a crash at any
-point leaves the last committed versions readable and the next run converges.
+hold yet: judges them once in DuckDB with the shared plan (spilling to disk past the
+memory limit), writes the latest version of each new line key as Parquet files that
+one Delta commit adds, MERGEs the lines whose key ``sales`` holds already, and appends
+the rejects to ``sales_quarantine``. The last commit to each table carries the ledger,
+so a crash at any point leaves the last committed versions readable and the next run
+converges.
 """
 
 from __future__ import annotations
@@ -15,20 +17,20 @@ import time
 import uuid
 from collections import Counter
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
 
 import duckdb
 import pyarrow as pa
-import pyarrow.compute as pc
-import pyarrow.parquet as pq
 from deltalake import DeltaTable, write_deltalake
+from deltalake import Schema as DeltaSchema
 from deltalake.exceptions import TableNotFoundError
+from deltalake.transaction import AddAction, RemoveAction, create_table_with_add_actions
 
-from salespipe.bronze.events import EVENTS_DIR, SOURCE_SYSTEM, event_rows_sql, parse_object_key
+from salespipe.bronze.events import EVENTS_DIR, event_rows_sql, parse_object_key
 from salespipe.bronze.layout import batch_files
 from salespipe.contract.arrow import SQL_TYPES
 from salespipe.contract.rules import ISO_DATE, FileReason, Reason
@@ -40,6 +42,7 @@ from salespipe.contract.schema import (
     required_names,
 )
 from salespipe.settings import Settings
+from salespipe.silver.delta_files import add_action
 from salespipe.silver.dialect import DUCKDB, quote_literal
 from salespipe.silver.ledger import FileEntry, commit_properties, read_ledger
 from salespipe.silver.plan import convention_sql, dedupe_order, raw, validated_sql
@@ -47,7 +50,7 @@ from salespipe.silver.tables import QUARANTINE, QUARANTINE_SCHEMA, SALES, SALES_
 from salespipe.storage import ObjectInfo, ObjectStore
 
 STREAM_ABOVE = 250_000
-"""Lines per run above which the MERGE streams its source instead of collecting it:
+"""Known lines per run above which the MERGE streams its source instead of collecting it:
 collecting lets delta-rs skip target files outside the source's key range, at the cost
 of holding the batch in memory."""
 
@@ -150,8 +153,6 @@ class _Sources:
         self.reads: list[str] = []
         self.objects: list[str] = []
         """Object key of each registered file, by its ``_file`` index."""
-        self.systems: list[str] = []
-        """Source system of each registered file, by its ``_file`` index."""
         con.execute(
             "CREATE TABLE malformed (_file INTEGER, _source_object VARCHAR, _event_time TIMESTAMP,"
             " line BIGINT, csv_line VARCHAR, detail VARCHAR)"
@@ -162,7 +163,6 @@ class _Sources:
         malformed lines) and the total of its sales values that read as numbers."""
         file = len(self.objects)
         self.objects.append(info.key)
-        self.systems.append("batch")
         columns = "{" + ", ".join(f"'c{i}': 'VARCHAR'" for i in range(width)) + "}"
         read = (
             f"read_csv({quote_literal(str(path))}, columns={columns}, header=true,"
@@ -199,7 +199,7 @@ class _Sources:
         convention_sql_literal = quote_literal(convention) if convention else "NULL"
         self.reads.append(
             f"SELECT {select}, {file} AS _file, {convention_sql_literal} AS _date_convention,"
-            f" {quote_literal(info.key)} AS _source_object,"
+            f" 'batch' AS _source_system, {quote_literal(info.key)} AS _source_object,"
             f" {position_expression('_ordinal', skipped)} AS _source_position,"
             f" TIMESTAMP '{event_time:%Y-%m-%d %H:%M:%S.%f}' AS _event_time"
             f" FROM ({numbered})"
@@ -212,14 +212,13 @@ class _Sources:
         offset after ``after`` on when it was taken before and has grown."""
         file = len(self.objects)
         self.objects.append(info.key)
-        self.systems.append(SOURCE_SYSTEM)
         rows = f"({event_rows_sql(str(path), info.key, info.mtime)})"
         if after is not None:
             rows = f"(SELECT * FROM {rows} WHERE _source_position > {int(after)})"
         select = ", ".join(f"{f.name} AS {raw(f.name)}" for f in FIELDS)
         self.reads.append(
             f"SELECT {select}, {file} AS _file, '{ISO_DATE.name}' AS _date_convention,"
-            f" _source_object, _source_position, _event_time FROM {rows}"
+            f" _source_system, _source_object, _source_position, _event_time FROM {rows}"
         )
         lines, total, last = self.con.execute(
             f"SELECT count(*), sum(TRY_CAST(sales AS {SQL_TYPES[FieldKind.DECIMAL]})),"
@@ -244,6 +243,7 @@ class _Sources:
                 + [
                     "NULL::VARCHAR AS _date_convention",
                     "NULL::INTEGER AS _file",
+                    "NULL::VARCHAR AS _source_system",
                     "NULL::VARCHAR AS _source_object",
                     "NULL::BIGINT AS _source_position",
                     "NULL::TIMESTAMP AS _event_time",
@@ -298,43 +298,91 @@ def _connect(settings: Settings, scratch: Path) -> duckdb.DuckDBPyConnection:
     return con
 
 
-_SOURCE_LINEAGE = ("_file", "_source_object", "_source_position", "_event_time")
-"""Lineage that varies per row or file, carried through the plan (the object key for
-the dedupe order)."""
+_SOURCE_LINEAGE = ("_file", "_source_system", "_source_object", "_source_position", "_event_time")
+"""Lineage that varies per row or file, carried through the plan; the run's batch id and
+time are literals added where rows leave DuckDB."""
 
-_EXPORTED_LINEAGE = ("_file", "_source_position", "_event_time")
-"""Lineage that leaves DuckDB; the rest (object, system, batch, time of the run) is
-constant per file or per run, so it is added in Arrow, not copied row by row."""
+FILE_BYTES = 128 * 1024 * 1024
+"""Target size of one Silver data file (a MERGE rewrites whole files that hold a match)."""
 
 
-def _judged_sql(key: tuple[str, ...]) -> str:
-    """Every rejected line, plus the latest accepted version of each line key, in one
-    pass: judging a line is the costly part, so it happens once per run.
-
-    A rejected line's raw text and verdict travel packed in one struct column
-    (``_rejected``, NULL for accepted lines): the window that picks the latest version
-    moves every row it sees, and 24 raw columns would double its work.
-    """
+def _judged_sql(relation: str) -> str:
+    """The verdict on every line of ``relation``: the typed columns, lineage and verdict,
+    and a rejected line's raw text as one list (NULL for the accepted lines)."""
     typed = ", ".join(f.name for f in FIELDS)
     raws = "[" + ", ".join(raw(f.name) for f in FIELDS) + "]"
-    rejected = (
-        f"CASE WHEN _reason IS NOT NULL THEN struct_pack(raw := {raws}, reason := _reason,"
-        " reasons := _reasons, field := _field, value := _value) END AS _rejected"
-    )
     return (
-        f"SELECT {typed}, {', '.join(_EXPORTED_LINEAGE)}, {rejected}"
-        " FROM validated QUALIFY _reason IS NOT NULL OR row_number() OVER ("
-        f"PARTITION BY _reason IS NULL, {', '.join(key)} ORDER BY {dedupe_order()}) = 1"
+        f"SELECT {typed}, {', '.join(_SOURCE_LINEAGE)}, _reason, _reasons, _field, _value,"
+        f" CASE WHEN _reason IS NOT NULL THEN {raws} END AS _raw"
+        f" FROM ({validated_sql(DUCKDB, relation, _SOURCE_LINEAGE)})"
     )
 
 
-_MALFORMED_SQL = f"""
-    SELECT {", ".join(f"NULL AS {f.name}" for f in FIELDS)},
-      '{Reason.MALFORMED_LINE.value}' AS _reason, ['{Reason.MALFORMED_LINE.value}'] AS _reasons,
-      NULL AS _field, NULL AS _value, csv_line AS _raw_line, detail AS _detail,
-      CAST(? AS TIMESTAMP) AS _ingested_at, 'batch' AS _source_system, _source_object,
-      line AS _source_position, CAST(? AS VARCHAR) AS _batch_id, _event_time
-    FROM malformed ORDER BY _file, line"""
+def _stage(con: duckdb.DuckDBPyConnection, reads: list[str], threads: int) -> None:
+    """Judge every line once into the table ``judged``: judging is the costly part, and
+    both the ``sales`` files and the quarantine read its result.
+
+    A file's records are numbered by a streaming window, which keeps a query on one
+    thread, and DuckDB runs a union of such reads one after another: so the files are
+    judged by concurrent single-threaded queries, ``threads`` at a time, each on its
+    own cursor (DuckDB releases the GIL while it works).
+    """
+    con.execute(f"CREATE TABLE judged AS {_judged_sql('source')} LIMIT 0")
+    con.execute("SET threads = 1")
+
+    def judge(read: str) -> None:
+        with con.cursor() as cursor:
+            cursor.execute(f"INSERT INTO judged {_judged_sql(f'({read})')}")
+
+    try:
+        with ThreadPoolExecutor(threads) as pool:
+            list(pool.map(judge, reads))
+    finally:
+        con.execute(f"SET threads = {threads}")
+
+
+def _dedupe_sql(key: tuple[str, ...]) -> list[str]:
+    """The view ``winners``: the latest accepted version of each line key.
+
+    Few keys repeat within a run, so only their lines go through the window that picks
+    the latest; every other line passes an anti-join, and nothing sorts the whole run.
+    """
+    keys = ", ".join(key)
+    accepted = "(SELECT * FROM judged WHERE _reason IS NULL)"
+    return [
+        f"CREATE TEMP TABLE repeated AS SELECT {keys} FROM {accepted}"
+        f" GROUP BY {keys} HAVING count(*) > 1",
+        f"CREATE TEMP VIEW winners AS SELECT * FROM {accepted} ANTI JOIN repeated USING ({keys})"
+        f" UNION ALL (SELECT * FROM {accepted} SEMI JOIN repeated USING ({keys})"
+        f" QUALIFY row_number() OVER (PARTITION BY {keys} ORDER BY {dedupe_order()}) = 1)",
+    ]
+
+
+_REJECTED_SQL = f"""
+CREATE TEMP VIEW rejected AS
+SELECT {", ".join(f"_raw[{i}] AS {f.name}" for i, f in enumerate(FIELDS, start=1))},
+  _reason, _reasons, _field, _value, NULL AS _raw_line, NULL AS _detail,
+  _file, _source_system, _source_object, _source_position, _event_time
+FROM judged WHERE _reason IS NOT NULL
+UNION ALL
+SELECT {", ".join(f"NULL AS {f.name}" for f in FIELDS)},
+  '{Reason.MALFORMED_LINE.value}', ['{Reason.MALFORMED_LINE.value}'], NULL, NULL, csv_line,
+  detail, _file, 'batch', _source_object, line, _event_time
+FROM malformed"""
+"""Every line for quarantine: the judged rejects and the lines too malformed to judge."""
+
+
+def _with_lineage(schema: pa.Schema, batch_id: str, now: datetime) -> str:
+    """The select list of ``schema``'s columns, the run's lineage added as literals.
+
+    Event times are UTC; as TIMESTAMPTZ, DuckDB writes them as UTC-adjusted Parquet
+    timestamps, the type of Delta's ``timestamp``."""
+    lineage = {
+        "_ingested_at": f"TIMESTAMPTZ '{now:%Y-%m-%d %H:%M:%S}+00'",
+        "_batch_id": quote_literal(batch_id),
+        "_event_time": "CAST(_event_time AS TIMESTAMPTZ)",
+    }
+    return ", ".join(f"{lineage[n]} AS {n}" if n in lineage else n for n in schema.names)
 
 
 def merge_predicate(key: tuple[str, ...]) -> str:
@@ -348,93 +396,6 @@ NEWER = (
 )
 """When a MERGE replaces a Silver line: only by a strictly later version (see plan), so
 taking the same input twice changes nothing."""
-
-_SALES_COLUMNS = SALES_SCHEMA.names
-
-
-@dataclass(frozen=True)
-class _Lineage:
-    """Completes the lineage of judged rows in Arrow from per-file and per-run facts."""
-
-    objects: pa.Array
-    systems: pa.Array
-    batch_id: str
-    ingested_at: datetime
-
-    def columns(self, batch: pa.RecordBatch) -> dict[str, pa.Array]:
-        rows, file = batch.num_rows, batch.column("_file")
-        return {
-            "_ingested_at": pc.fill_null(pa.nulls(rows, _UTC), pa.scalar(self.ingested_at, _UTC)),
-            "_source_system": pc.take(self.systems, file),
-            "_source_object": pc.take(self.objects, file),
-            "_source_position": batch.column("_source_position"),
-            "_batch_id": pc.fill_null(pa.nulls(rows, pa.string()), self.batch_id),
-            "_event_time": batch.column("_event_time").cast(_UTC),
-        }
-
-
-_UTC = pa.timestamp("us", tz="UTC")
-
-
-class _Split:
-    """Splits the judged stream: accepted lines flow on to the MERGE, rejected ones
-    are spooled to a local Parquet file for the quarantine commit that follows."""
-
-    def __init__(self, source: pa.RecordBatchReader, spool: Path, lineage: _Lineage) -> None:
-        self.source = source
-        self.spool = spool
-        self.lineage = lineage
-        self.writer: pq.ParquetWriter | None = None
-        self.accepted = 0
-        self.per_file: Counter[str] = Counter()
-        self.by_reason: Counter[str] = Counter()
-
-    def _spool(self, batch: pa.RecordBatch) -> None:
-        verdict = batch.column("_rejected")
-        raws = pc.struct_field(verdict, "raw")
-        columns = {f.name: pc.list_element(raws, i) for i, f in enumerate(FIELDS)}
-        columns |= {
-            f"_{name}": pc.struct_field(verdict, name)
-            for name in ("reason", "reasons", "field", "value")
-        }
-        nulls = pa.nulls(batch.num_rows, pa.string())
-        columns |= {"_raw_line": nulls, "_detail": nulls} | self.lineage.columns(batch)
-        self.add_rejected(
-            pa.Table.from_pydict(
-                {name: columns[name] for name in QUARANTINE_SCHEMA.names}, schema=QUARANTINE_SCHEMA
-            )
-        )
-
-    def add_rejected(self, table: pa.Table) -> None:
-        if self.writer is None:
-            self.writer = pq.ParquetWriter(self.spool, QUARANTINE_SCHEMA)
-        self.writer.write_table(table)
-        self.per_file.update(table.column("_source_object").to_pylist())
-        self.by_reason.update(table.column("_reason").to_pylist())
-
-    def accepted_batches(self) -> Any:
-        for batch in self.source:
-            rejected = pc.is_valid(batch.column("_rejected"))
-            if pc.any(rejected).as_py():
-                self._spool(batch.filter(rejected))
-                batch = batch.filter(pc.invert(rejected))  # noqa: PLW2901
-            self.accepted += batch.num_rows
-            columns = {name: batch.column(name) for name in batch.schema.names}
-            columns |= self.lineage.columns(batch)
-            yield pa.RecordBatch.from_arrays(
-                [columns[name] for name in _SALES_COLUMNS], schema=SALES_SCHEMA
-            )
-
-    def reader(self) -> pa.RecordBatchReader:
-        return pa.RecordBatchReader.from_batches(SALES_SCHEMA, self.accepted_batches())
-
-    def rejected_reader(self) -> pa.RecordBatchReader:
-        if self.writer is not None:
-            self.writer.close()
-            self.writer = None
-            batches = pq.ParquetFile(self.spool).iter_batches(BATCH_ROWS)
-            return pa.RecordBatchReader.from_batches(QUARANTINE_SCHEMA, batches)
-        return pa.RecordBatchReader.from_batches(QUARANTINE_SCHEMA, iter(()))
 
 
 Progress = Callable[[str, int, int], None]
@@ -560,39 +521,39 @@ class _Run:
         sales: DeltaTable | None,
         scratch: Path,
     ) -> None:
-        """MERGE the accepted lines into ``sales``, then append the rejects."""
-        silver, result = self.settings.silver, self.result
-        source = con.execute(_judged_sql(self.settings.line_key)).to_arrow_reader(BATCH_ROWS)
-        lineage = _Lineage(
-            pa.array(sources.objects, pa.string()),
-            pa.array(sources.systems, pa.string()),
-            result.batch_id,
-            self.now,
-        )
-        split = _Split(source, scratch / "quarantine.parquet", lineage)
+        """Write the latest version of each line into ``sales``, then append the rejects.
+
+        Lines whose key ``sales`` does not hold yet (all of a first load, nearly all of
+        an increment) go to Parquet files that DuckDB writes in parallel and one commit
+        adds. Lines whose key it holds go through a MERGE first, committed without the
+        ledger: after a crash between the two commits, the next run takes the objects
+        again and the MERGE finds nothing newer to change.
+        """
+        silver, result, key = self.settings.silver, self.result, self.settings.line_key
+        # Each file's records are numbered by a streaming window, which runs on one
+        # thread in file order whatever this says; the rest needs no order.
+        con.execute("SET preserve_insertion_order = false")
+        _stage(con, sources.reads, self.settings.threads)
+        for statement in _dedupe_sql(key):
+            con.execute(statement)
         self.step("merge", 0, 1)
-        props = commit_properties(result.batch_id, [self.entries[key] for key in pending])
-        if sales is None:
-            write_deltalake(
-                silver.uri(SALES),
-                split.reader(),
-                mode="append",
-                storage_options=silver.delta_options(),
-                commit_properties=props,
-            )
-            result.inserted = split.accepted
-        else:
+        keys = ", ".join(key)
+        known = self._known(con, sales, keys)
+        lineage = _with_lineage(SALES_SCHEMA, result.batch_id, self.now)
+        if known:
+            assert sales is not None
+            source = con.execute(
+                f"SELECT {lineage} FROM winners SEMI JOIN known USING ({keys})"
+            ).to_arrow_reader(BATCH_ROWS)
             metrics = (
                 sales.merge(
-                    split.reader(),
-                    predicate=merge_predicate(self.settings.line_key),
+                    source.cast(SALES_SCHEMA),
+                    predicate=merge_predicate(key),
                     source_alias="s",
                     target_alias="t",
-                    # A small batch is collected first, so delta-rs can prune the
-                    # target files by the batch's key range (a micro-batch of new
-                    # lines then touches no old file); a large one is streamed.
-                    streamed_exec=sum(e.lines for e in self.entries.values()) > STREAM_ABOVE,
-                    commit_properties=props,
+                    # A small source is collected first, so delta-rs can prune the
+                    # target files by its key range; a large one is streamed.
+                    streamed_exec=known > STREAM_ABOVE,
                 )
                 .when_matched_update_all(predicate=NEWER)
                 .when_not_matched_insert_all()
@@ -600,31 +561,99 @@ class _Run:
             )
             result.inserted = int(metrics["num_target_rows_inserted"])
             result.updated = int(metrics["num_target_rows_updated"])
-        result.written = split.accepted
+            result.written = int(metrics["num_source_rows"])
+        folder = scratch / "sales-files"
+        (appended,) = con.execute(
+            f"COPY (SELECT {lineage} FROM winners ANTI JOIN known USING ({keys}))"
+            f" TO {quote_literal(str(folder))} (FORMAT parquet, FILE_SIZE_BYTES {FILE_BYTES},"
+            " FILENAME_PATTERN 'part-{uuid}')"
+        ).fetchall()[0]
+        actions: list[AddAction] = []
+        for local in sorted(folder.glob("*.parquet")) if appended else []:
+            actions.append(add_action(local, local.name))
+            silver.move_file(local, f"{SALES}/{local.name}")
+        props = commit_properties(result.batch_id, [self.entries[k] for k in pending])
+        if sales is None:
+            create_table_with_add_actions(
+                silver.uri(SALES),
+                DeltaSchema.from_arrow(SALES_SCHEMA),
+                actions,
+                storage_options=silver.delta_options(),
+                commit_properties=props,
+            )
+        else:
+            appends: list[AddAction | RemoveAction] = [*actions]
+            sales.create_write_transaction(
+                appends, mode="append", schema=SALES_SCHEMA, commit_properties=props
+            )
+        result.inserted += int(appended)
+        result.written += int(appended)
         self.step("merge", 1, 1)
+        self._quarantine(con, pending)
+        table = open_table(silver, SALES)
+        result.version = table.version() if table else None
+
+    def _known(self, con: duckdb.DuckDBPyConnection, sales: DeltaTable | None, keys: str) -> int:
+        """Fill the temp table ``known`` with the run's line keys that ``sales`` holds;
+        returns how many.
+
+        Only the table's key columns are read, and only the row groups whose range of
+        the first key column meets the run's (Parquet statistics): new orders with
+        rising ids touch no old file. The table's keys stream past a hash of the run's.
+        """
+        accepted = f"(SELECT {keys} FROM judged WHERE _reason IS NULL)"
+        first = self.settings.line_key[0]
+        low, high = con.execute(f"SELECT min({first}), max({first}) FROM {accepted}").fetchall()[0]
+        if sales is None or low is None or not (files := sales.file_uris()):
+            con.execute(f"CREATE TEMP TABLE known AS SELECT * FROM {accepted} WHERE false")
+            return 0
+        if self.settings.silver.is_s3:
+            con.register("target", sales.to_pyarrow_dataset())
+            target = "target"
+        else:  # DuckDB reads local Parquet twice as fast as through Arrow
+            target = "read_parquet([" + ", ".join(quote_literal(uri) for uri in files) + "])"
+        con.execute(
+            f"CREATE TEMP TABLE known AS SELECT DISTINCT {keys} FROM (SELECT {keys} FROM {target}"
+            f" WHERE {first} BETWEEN ? AND ?) SEMI JOIN {accepted} USING ({keys})",
+            [low, high],
+        )
+        if target == "target":
+            con.unregister("target")
+        return int(con.execute("SELECT count(*) FROM known").fetchall()[0][0])
+
+    def _quarantine(self, con: duckdb.DuckDBPyConnection, pending: list[str]) -> None:
+        """Append every rejected line to ``sales_quarantine`` with the ledger of the
+        objects judged, and count the rejects per object and reason."""
+        silver, result = self.settings.silver, self.result
         self.step("quarantine", 0, 1)
-        malformed = con.execute(_MALFORMED_SQL, [self.now.replace(tzinfo=None), result.batch_id])
-        split.add_rejected(malformed.to_arrow_table().cast(QUARANTINE_SCHEMA))
+        con.execute(_REJECTED_SQL)
+        per_file: Counter[str] = Counter()
+        for source_object, reason, count in con.execute(
+            "SELECT _source_object, _reason, count(*) FROM rejected GROUP BY ALL"
+        ).fetchall():
+            per_file[source_object] += count
+            result.by_reason[reason] += count
+        rows = con.execute(
+            f"SELECT {_with_lineage(QUARANTINE_SCHEMA, result.batch_id, self.now)}"
+            " FROM rejected ORDER BY _file, _source_position"
+        ).to_arrow_reader(BATCH_ROWS)
         judged = [
-            replace(e, quarantined=split.per_file[e.key])
+            replace(e, quarantined=per_file[e.key])
             for e in self.entries.values()
             if e.status == "merged"
         ]
         write_deltalake(
             silver.uri(QUARANTINE),
-            split.rejected_reader(),
+            rows.cast(QUARANTINE_SCHEMA),
             mode="append",
             storage_options=silver.delta_options(),
             commit_properties=commit_properties(result.batch_id, judged),
         )
         self.step("quarantine", 1, 1)
         result.files = [
-            replace(e, quarantined=split.per_file[e.key])
+            replace(e, quarantined=per_file[e.key])
             for e in self.entries.values()
             if e.key in pending
         ]
-        result.by_reason = split.by_reason
         result.quarantined = sum(e.quarantined for e in result.files)
         result.accepted = sum(e.lines for e in result.files) - result.quarantined
-        table = open_table(silver, SALES)
-        result.version = table.version() if table else None

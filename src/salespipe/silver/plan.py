@@ -81,7 +81,8 @@ def typed_expression(f: Field) -> str:
     if f.kind in (FieldKind.INTEGER, FieldKind.BIGINT):
         return f"CASE WHEN NOT {_like(r, '%.%')} THEN TRY_CAST({r} AS {sql_type}) END"
     if f.kind is FieldKind.DATE:
-        branches = [f"WHEN {_like(r, ISO_DATE.shape)} THEN {_as_iso_date(r, ISO_DATE)}"]
+        # A value in ISO shape is its own rearrangement: cast as it stands.
+        branches = [f"WHEN {_like(r, ISO_DATE.shape)} THEN TRY_CAST({r} AS {sql_type})"]
         for fmt in (DAY_FIRST, MONTH_FIRST):
             trusted = f"(_date_convention = '{fmt.name}' OR NOT coalesce({_swappable(r)}, false))"
             branches.append(f"WHEN {_like(r, fmt.shape)} AND {trusted} THEN {_as_iso_date(r, fmt)}")

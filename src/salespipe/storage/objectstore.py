@@ -111,6 +111,18 @@ class ObjectStore:
         """Copy a local file to ``key``; readers see the whole object or none of it."""
         self._write_atomically(key, lambda out: _copy_file(local, out))
 
+    def move_file(self, local: Path, key: str) -> None:
+        """Move a local file to ``key``: a rename on a local store (no copy when both
+        sit on one file system), an upload on S3. Readers may see a partial object at
+        ``key`` meanwhile: for files that only a later commit makes visible."""
+        if self.is_s3:
+            self.put_file(local, key)
+            local.unlink()
+            return
+        path = Path(self._path(key))
+        path.parent.mkdir(parents=True, exist_ok=True)
+        shutil.move(local, path)
+
     def write_bytes(self, key: str, data: bytes) -> None:
         """Store ``data`` at ``key``; readers see the whole object or none of it."""
         self._write_atomically(key, lambda out: out.write(data))
