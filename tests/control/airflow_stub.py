@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import secrets
 import threading
+import time
 from dataclasses import dataclass, field
 from http.server import ThreadingHTTPServer
 from typing import Any
@@ -46,6 +47,9 @@ class AirflowStub:
     posts: list[tuple[str, str]] = field(default_factory=list)
     """Every trigger request (dag_id, dag_run_id), duplicates included."""
     tokens: set[str] = field(default_factory=set)
+    trigger_delay_s: float = 0.0
+    """Hold a new run's answer this long after recording it: a caller killed meanwhile
+    has triggered the run without learning so (the mid-reconcile restart case)."""
     _server: ThreadingHTTPServer | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -92,6 +96,7 @@ class AirflowStub:
                         return self.reply(409, {"detail": f"DAG Run {run_id} already exists"})
                     run = StubRun(dag_id, run_id, body.get("conf") or {})
                     stub.runs[(dag_id, run_id)] = run
+                time.sleep(stub.trigger_delay_s)
                 return self.reply(200, _run_json(run))
 
             def do_PATCH(self) -> None:

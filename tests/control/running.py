@@ -86,6 +86,34 @@ class Operator:
         return Owner.from_body(self.pipelines.get(name))
 
 
+def new_namespace(core: client.CoreV1Api) -> str:
+    namespace = unique("op")
+    core.create_namespace(client.V1Namespace(metadata=client.V1ObjectMeta(name=namespace)))
+    return namespace
+
+
+def operator_env(
+    kube_api: KubeAPIServer,
+    namespace: str,
+    credentials: tuple[str, str, str],
+    metrics_port: int,
+    poll_seconds: float = 0.5,
+) -> dict[str, str]:
+    """The operator's configuration: where the cluster and Airflow are, how often to poll."""
+    url, username, password = credentials
+    return {
+        "KUBECONFIG": str(kube_api.kubeconfig),
+        "SALESPIPE_AIRFLOW_URL": url,
+        "SALESPIPE_AIRFLOW_USERNAME": username,
+        "SALESPIPE_AIRFLOW_PASSWORD": password,
+        "SALESPIPE_AWAIT_STRIMZI": "false",  # no Strimzi operator runs here
+        "SALESPIPE_POLL_SECONDS": str(poll_seconds),
+        "SALESPIPE_RESYNC_SECONDS": "5",
+        "SALESPIPE_OPERATOR_METRICS_PORT": str(metrics_port),
+        "SALESPIPE_OPERATOR_NAMESPACES": namespace,
+    }
+
+
 @contextmanager
 def running_operator(
     kube_api: KubeAPIServer,
@@ -97,22 +125,11 @@ def running_operator(
     """The operator in a fresh namespace, talking to ``airflow`` at ``credentials``
     (url, username, password); on exit it must have stopped cleanly without ever
     logging the password."""
-    url, username, password = credentials
+    password = credentials[2]
     core = client.CoreV1Api(kube_client)
-    namespace = unique("op")
-    core.create_namespace(client.V1Namespace(metadata=client.V1ObjectMeta(name=namespace)))
+    namespace = new_namespace(core)
     port = free_port()
-    env = {
-        "KUBECONFIG": str(kube_api.kubeconfig),
-        "SALESPIPE_AIRFLOW_URL": url,
-        "SALESPIPE_AIRFLOW_USERNAME": username,
-        "SALESPIPE_AIRFLOW_PASSWORD": password,
-        "SALESPIPE_AWAIT_STRIMZI": "false",  # no Strimzi operator runs here
-        "SALESPIPE_POLL_SECONDS": str(poll_seconds),
-        "SALESPIPE_RESYNC_SECONDS": "5",
-        "SALESPIPE_OPERATOR_METRICS_PORT": str(port),
-        "SALESPIPE_OPERATOR_NAMESPACES": namespace,
-    }
+    env = operator_env(kube_api, namespace, credentials, port, poll_seconds)
     custom = client.CustomObjectsApi(kube_client)
     args = ["run", "--standalone", "--namespace", namespace, str(ENTRY_POINT)]
     with pytest.MonkeyPatch.context() as mp:

@@ -68,6 +68,8 @@ def test_create_makes_owned_children_triggers_a_run_and_reports_ready(operator: 
         "gold_target": "duckdb",
         "topic": "sales_events",
         "mode": "local",
+        "line_key": ["order_id", "row_id"],
+        "max_quarantine_ratio": 0.05,
     }
     assert set(operator.airflow.paused.values()) == {False}
     assert body["status"]["lastRun"]["state"] == "queued"

@@ -14,6 +14,14 @@ def test_a_conf_round_trips_through_a_mapping() -> None:
     assert conf.settings().bronze.uri() == "/lake/bronze"
 
 
+def test_the_line_key_travels_as_a_list_and_configures_silver() -> None:
+    conf = RunConf(pipeline="p", line_key=("order_id", "product_id", "row_id"))
+    assert conf.to_dict()["line_key"] == ["order_id", "product_id", "row_id"]
+    again = RunConf.from_mapping(conf.to_dict())
+    assert again == conf
+    assert again.settings().line_key == ("order_id", "product_id", "row_id")
+
+
 def test_empty_values_take_the_defaults() -> None:
     assert RunConf.from_mapping({"pipeline": "p", "bronze_uri": "", "spark": None}) == RunConf(
         pipeline="p"
@@ -27,6 +35,9 @@ def test_empty_values_take_the_defaults() -> None:
         ({"pipeline": "Bad_Name"}, "lowercase DNS label"),
         ({"gold_target": "bigquery"}, "expected duckdb or snowflake"),
         ({"mode": "yarn"}, "expected local or kubernetes"),
+        ({"line_key": ["order_id"]}, "line_key: order_id alone is not a line key"),
+        ({"line_key": ["order_id", "colour"]}, "unknown fields: colour"),
+        ({"max_quarantine_ratio": 1.5}, "between 0 and 1"),
     ],
 )
 def test_bad_confs_are_refused_naming_the_field(values: dict[str, str], message: str) -> None:

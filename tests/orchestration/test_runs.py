@@ -81,6 +81,25 @@ def test_a_failing_silver_step_fails_the_task_and_emits_nothing(
     assert events_of("broken") == []
 
 
+def test_a_run_over_the_quarantine_limit_fails_and_emits_nothing(
+    dagbag: Any, tmp_path: Path
+) -> None:
+    """The pipeline's quality gate: the lines stay in Silver and quarantine (nothing is
+    lost), but the run fails for good and Gold is not refreshed."""
+    data = tmp_path / "data"
+    settings = Settings(data_dir=str(data))
+    land_sample(settings, 1000, 4, tmp_path / "drops")  # 2% defects
+
+    states = run_dag(
+        dagbag.dags["sales_batch"],
+        {**conf(data, "strict"), "max_quarantine_ratio": 0.001},
+    )
+    assert states["silver"] == "failed"
+    assert states["publish"] == "upstream_failed"
+    assert events_of("strict") == []
+    assert layer_status(settings)["quarantine"]["rows"] > 0
+
+
 def test_streaming_drains_the_topic_into_silver_and_emits_its_asset(
     dagbag: Any, tmp_path: Path, broker: TansuBroker, monkeypatch: pytest.MonkeyPatch
 ) -> None:

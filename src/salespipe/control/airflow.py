@@ -59,6 +59,8 @@ def run_conf(owner: Owner, spec: SalesPipelineSpec) -> dict[str, Any]:
         gold_target=spec.gold.target,
         topic=spec.source.streaming.topic if spec.source.streaming else RunConf.topic,
         mode=ENGINE_MODES[spec.engine.mode],
+        line_key=tuple(spec.silver.line_key),
+        max_quarantine_ratio=spec.quality.max_quarantine_ratio,
         spark=None
         if spark is None or spec.engine.mode != "spark"
         else {

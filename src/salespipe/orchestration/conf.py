@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass, fields
 from typing import Any, Literal, cast, get_args
 
+from salespipe.contract.schema import LINE_KEY, validate_line_key
 from salespipe.settings import DATA_DIR_ENV, DEFAULT_DATA_DIR, Settings
 
 GoldTarget = Literal["duckdb", "snowflake"]
@@ -49,6 +50,10 @@ class RunConf:
     """Where the heavy steps run: in the worker, or as Kubernetes workloads."""
     spark: Mapping[str, Any] | None = None
     """The Spark engine's image and resources (``kubernetes`` mode; see ``spark``)."""
+    line_key: tuple[str, ...] | None = None
+    """Columns that identify one order line in Silver; the contract's default if None."""
+    max_quarantine_ratio: float | None = None
+    """Fail the run (no Asset, no Gold) when a larger share of its lines is quarantined."""
 
     def __post_init__(self) -> None:
         if not _NAME.match(self.pipeline):
@@ -59,6 +64,15 @@ class RunConf:
             raise ConfError(f"gold_target {self.gold_target!r}: expected duckdb or snowflake")
         if self.mode not in get_args(Mode):
             raise ConfError(f"mode {self.mode!r}: expected local or kubernetes")
+        if self.line_key is not None:
+            object.__setattr__(self, "line_key", tuple(self.line_key))
+            try:
+                validate_line_key(self.line_key)
+            except ValueError as error:
+                raise ConfError(f"line_key: {error}") from None
+        ratio = self.max_quarantine_ratio
+        if ratio is not None and not 0 <= ratio <= 1:
+            raise ConfError(f"max_quarantine_ratio {ratio}: expected a share between 0 and 1")
 
     @classmethod
     def from_env(cls) -> RunConf:
@@ -81,10 +95,17 @@ class RunConf:
         return cls(**clean)
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        """JSON-able: what a DAG run's conf and an Asset event's extra carry."""
+        values = asdict(self)
+        if self.line_key is not None:
+            values["line_key"] = list(self.line_key)
+        return values
 
     def settings(self) -> Settings:
         """The pipeline's layer settings."""
         return Settings(
-            data_dir=self.data_dir, bronze_uri=self.bronze_uri, silver_uri=self.silver_uri
+            data_dir=self.data_dir,
+            bronze_uri=self.bronze_uri,
+            silver_uri=self.silver_uri,
+            line_key=self.line_key or LINE_KEY,
         )

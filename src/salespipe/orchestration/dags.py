@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from airflow.sdk import DAG, Asset, Param, get_current_context, task
-from airflow.sdk.exceptions import AirflowSkipException
+from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
 
 from salespipe.orchestration import tasks
 from salespipe.orchestration.alerts import on_failure
@@ -64,6 +64,10 @@ def _params() -> dict[str, Param]:
         "topic": Param(defaults.topic, type="string", description="Kafka topic of events"),
         "mode": Param(defaults.mode, enum=["local", "kubernetes"], description="Engine mode"),
         "spark": Param(None, type=["null", "object"], description="Spark resources/image"),
+        "line_key": Param(None, type=["null", "array"], description="Silver line key columns"),
+        "max_quarantine_ratio": Param(
+            None, type=["null", "number"], description="Fail the run above this quarantine share"
+        ),
     }
 
 
@@ -122,7 +126,11 @@ def _silver_step(before: Any) -> Any:
 
     @task
     def silver() -> dict[str, Any]:
-        figures = tasks.refine(current_conf())
+        try:
+            figures = tasks.refine(current_conf())
+        except tasks.QualityGateFailed as failed:
+            # A retry would find nothing new and succeed: fail for good instead.
+            raise AirflowFailException(str(failed)) from failed
         log.info("silver: %s", figures)
         return figures
 

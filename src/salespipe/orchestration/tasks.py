@@ -46,6 +46,14 @@ def refine(conf: RunConf) -> dict[str, Any]:
     from salespipe.silver.batch import run_silver
 
     result = run_silver(conf.settings())
+    judged = result.accepted + result.quarantined
+    limit = conf.max_quarantine_ratio
+    if limit is not None and judged and result.quarantined / judged > limit:
+        raise QualityGateFailed(
+            f"pipeline {conf.pipeline}: {result.quarantined:,} of {judged:,} lines quarantined"
+            f" ({result.quarantined / judged:.1%}), above the maximum of {limit:.1%}; Silver"
+            " holds them (quarantine has the reasons), Gold is not refreshed"
+        )
     return {
         "batch_id": result.batch_id,
         "files": len(result.files),
@@ -123,6 +131,10 @@ def node_results(run_results: Path) -> list[dict[str, Any]]:
         }
         for r in results
     ]
+
+
+class QualityGateFailed(RuntimeError):
+    """A run quarantined more of its lines than the pipeline allows."""
 
 
 class GoldFailed(RuntimeError):
