@@ -27,7 +27,7 @@ from rich.table import Table
 
 from salespipe.dev.airflow import LATENCY_SETTINGS, LocalAirflow
 from salespipe.generate import generate
-from salespipe.orchestration.airflow_api import AirflowAPIError, AirflowClient, DagRun
+from salespipe.orchestration.airflow_api import AirflowClient, DagRun
 from salespipe.pipeline.run import ingest
 from salespipe.settings import Settings
 
@@ -52,21 +52,9 @@ def _ts(value: str | None) -> float:
     return datetime.fromisoformat(str(value).replace("Z", "+00:00")).timestamp()
 
 
-def _wait_unpaused(api: AirflowClient, timeout_s: float = 300) -> None:
-    deadline = time.monotonic() + timeout_s
-    while True:
-        try:
-            api.ensure_unpaused(["sales_batch", "sales_analytics"])
-            return
-        except AirflowAPIError as error:
-            if error.status != 404 or time.monotonic() > deadline:
-                raise
-            time.sleep(0.5)
-
-
 def _through_airflow(airflow: LocalAirflow, data_dir: Path) -> dict[str, float]:
     with AirflowClient(airflow.url, "admin", airflow.password) as api:
-        _wait_unpaused(api)
+        api.unpause_when_parsed(["sales_batch", "sales_analytics"], timeout_s=300)
         known = {r.dag_run_id for r in api.runs("sales_analytics")}
         triggered = time.time()
         api.trigger("sales_batch", "bench-1", {"pipeline": "bench", "data_dir": str(data_dir)})

@@ -24,15 +24,7 @@ pytestmark = pytest.mark.slow
 @pytest.fixture
 def client(local_airflow: LocalAirflow) -> AirflowClient:
     with AirflowClient(local_airflow.url, "admin", local_airflow.password) as api:
-        deadline = time.monotonic() + 120
-        while True:  # the dag-processor parses dags/ shortly after start
-            try:
-                api.ensure_unpaused(["sales_batch", "sales_analytics"])
-                break
-            except AirflowAPIError as error:
-                if error.status != 404 or time.monotonic() > deadline:
-                    raise
-                time.sleep(1)
+        api.unpause_when_parsed(["sales_batch", "sales_analytics"])
         yield api
 
 

@@ -126,6 +126,19 @@ class AirflowClient:
         for dag_id in dag_ids:
             self.call("PATCH", f"/api/v2/dags/{_q(dag_id)}", json={"is_paused": False})
 
+    def unpause_when_parsed(self, dag_ids: Iterable[str], timeout_s: float = 120.0) -> None:
+        """Unpause the DAGs, waiting for a freshly started Airflow to parse them first
+        (until then they are a 404)."""
+        deadline = time.monotonic() + timeout_s
+        while True:
+            try:
+                self.ensure_unpaused(dag_ids)
+                return
+            except AirflowAPIError as error:
+                if error.status != 404 or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.5)
+
     def trigger(self, dag_id: str, dag_run_id: str, conf: Mapping[str, Any]) -> DagRun:
         """Start a run with ``conf``, or return the run that already has this id."""
         path = f"/api/v2/dags/{_q(dag_id)}/dagRuns"
