@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from salespipe.generate import generate
+from salespipe.orchestration.conf import RunConf
 from salespipe.pipeline.run import ingest
 from salespipe.settings import Settings
 
@@ -38,9 +39,13 @@ def land_sample(settings: Settings, rows: int, seed: int, out: Path) -> None:
 def run_dag(dag: Any, conf: dict[str, Any]) -> dict[str, str]:
     """``dag.test()`` with ``conf``; the state of each task (mapped ones: their worst).
 
-    Retries are turned off first: ``dag.test`` would otherwise sit through the
-    production backoff before reporting a failure.
+    A pipeline conf is completed with ``RunConf``'s defaults: in-process, ``dag.test``
+    keeps an earlier run's conf as the params' defaults, which would leak one test's
+    pipeline into the next. Retries are turned off: ``dag.test`` would otherwise sit
+    through the production backoff before reporting a failure.
     """
+    if "pipeline" in conf:
+        conf = {**RunConf().to_dict(), **conf}
     for t in dag.tasks:
         t.retries = 0
     run = dag.test(run_conf=conf)
