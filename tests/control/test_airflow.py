@@ -58,11 +58,19 @@ def test_the_line_key_and_quality_gate_reach_the_run() -> None:
 def test_spark_engine_conf_is_accepted_by_the_dags() -> None:
     body = pipeline(
         "emea",
-        engine={"mode": "spark", "spark": {"image": "spark:4", "executor": {"instances": 4}}},
+        engine={
+            "mode": "spark",
+            "spark": {
+                "image": "spark:4",
+                "executor": {"instances": 4},
+                "sparkConf": {"spark.sql.shuffle.partitions": "64"},
+            },
+        },
     )
     conf = run_conf(OWNER, from_api(SalesPipelineSpec, body["spec"]))
     assert conf["mode"] == "kubernetes"
     assert conf["spark"]["executor_instances"] == 4
+    assert conf["spark"]["spark_conf"] == {"spark.sql.shuffle.partitions": "64"}
     assert conf["spark"]["namespace"] == "sales"
     assert RunConf.from_mapping(conf).spark == conf["spark"]
 

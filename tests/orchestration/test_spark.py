@@ -65,3 +65,17 @@ def test_bad_spark_resources_are_refused() -> None:
         SparkSpec.from_mapping({"executor_instances": 0})
     with pytest.raises(ConfError, match="unknown spark keys"):
         SparkSpec.from_mapping({"gpus": 1})
+
+
+def test_the_pipelines_spark_conf_is_added_but_cannot_override_delta() -> None:
+    spark = SparkSpec.from_mapping(
+        {
+            "spark_conf": {
+                "spark.sql.shuffle.partitions": "64",
+                "spark.sql.extensions": "com.example.Other",
+            }
+        }
+    )
+    conf = render_spark_application(CONF, spark)["spec"]["sparkConf"]
+    assert conf["spark.sql.shuffle.partitions"] == "64"
+    assert conf["spark.sql.extensions"] == "io.delta.sql.DeltaSparkSessionExtension"

@@ -71,6 +71,7 @@ def run_conf(owner: Owner, spec: SalesPipelineSpec) -> dict[str, Any]:
             "executor_cores": spark.executor.cores,
             "executor_memory": spark.executor.memory,
             "executor_instances": spark.executor.instances,
+            "spark_conf": dict(spark.spark_conf),
         },
     )
     return {k: v for k, v in conf.to_dict().items() if v is not None and k != "data_dir"}

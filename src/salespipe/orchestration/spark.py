@@ -9,7 +9,7 @@ service account (IRSA / workload identity).
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 from salespipe.orchestration.conf import ConfError, RunConf
@@ -42,6 +42,9 @@ class SparkSpec:
     executor_cores: int = 1
     executor_memory: str = "2g"
     executor_instances: int = 2
+    spark_conf: Mapping[str, str] = field(default_factory=dict)
+    """Extra ``sparkConf`` entries from the pipeline; Delta's and the UTC session
+    settings below always win, so Silver's semantics cannot be configured away."""
 
     @classmethod
     def from_mapping(cls, values: Mapping[str, Any] | None) -> SparkSpec:
@@ -95,6 +98,7 @@ def render_spark_application(conf: RunConf, spark: SparkSpec, run_id: str = "") 
             "arguments": arguments,
             "sparkVersion": spark.spark_version,
             "sparkConf": {
+                **spark.spark_conf,
                 "spark.sql.extensions": "io.delta.sql.DeltaSparkSessionExtension",
                 "spark.sql.catalog.spark_catalog": DELTA_CATALOG,
                 "spark.sql.session.timeZone": "UTC",
