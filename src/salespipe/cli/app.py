@@ -189,6 +189,10 @@ Topic = Annotated[str, typer.Option(help="Kafka topic of the sales events.")]
 Overrides = Annotated[
     list[str] | None, typer.Option(help="librdkafka key=value override (repeatable).")
 ]
+FlushSize = Annotated[int, typer.Option(min=1, help="Events per Bronze object at most.")]
+RotateIntervalMs = Annotated[
+    int, typer.Option(min=1, help="Close an object this much newer, by event time.")
+]
 
 
 @app.command()
@@ -229,8 +233,8 @@ def sink(
     bootstrap: Bootstrap,
     topic: Topic = "sales_events",
     data_dir: DataDir = None,
-    flush_size: Annotated[int, typer.Option(min=1)] = 1000,
-    rotate_interval_ms: Annotated[int, typer.Option(min=1)] = 60_000,
+    flush_size: FlushSize = 1000,
+    rotate_interval_ms: RotateIntervalMs = 60_000,
     flush_interval_ms: Annotated[
         int | None, typer.Option(min=10, help="Land a batch at least this often.")
     ] = None,
@@ -259,8 +263,8 @@ def stream(
     bootstrap: Bootstrap,
     topic: Topic = "sales_events",
     data_dir: DataDir = None,
-    flush_size: Annotated[int, typer.Option(min=1)] = 1000,
-    rotate_interval_ms: Annotated[int, typer.Option(min=1)] = 60_000,
+    flush_size: FlushSize = 1000,
+    rotate_interval_ms: RotateIntervalMs = 60_000,
     flush_interval_ms: Annotated[int, typer.Option(min=10)] = 500,
     silver_interval_ms: Annotated[int, typer.Option(min=10)] = 1000,
     consumer_config: Overrides = None,
