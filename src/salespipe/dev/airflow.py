@@ -16,10 +16,8 @@ from __future__ import annotations
 import json
 import os
 import secrets
-import signal
 import subprocess
 import sys
-import threading
 import time
 import urllib.error
 import urllib.request
@@ -29,7 +27,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from salespipe.dev.ports import free_port
-from salespipe.dev.process import Service, stop_group
+from salespipe.dev.process import Service, stop_group, stop_on_signals
 from salespipe.dev.shared import repo_root
 
 COMPONENTS: dict[str, tuple[str, ...]] = {
@@ -39,7 +37,6 @@ COMPONENTS: dict[str, tuple[str, ...]] = {
     "dag-processor": (),
 }
 USERNAME = "admin"
-_STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 LATENCY_SETTINGS: dict[str, str] = {
     # How often the scheduler loop runs when idle, and how soon a queued task starts.
@@ -210,14 +207,8 @@ class LocalAirflow(Service):
 def run_local_airflow(airflow: LocalAirflow, ready: Callable[[LocalAirflow], None]) -> int:
     """Run ``airflow`` in the foreground until SIGINT/SIGTERM; ``ready`` is told once
     it is healthy. Returns the exit code."""
-    stop = threading.Event()
-    previous = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in _STOP_SIGNALS}
-    try:
-        with airflow:
-            ready(airflow)
-            while not stop.wait(1.0):
-                airflow.check_running()
-    finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
+    with stop_on_signals() as stop, airflow:
+        ready(airflow)
+        while not stop.wait(1.0):
+            airflow.check_running()
     return 0

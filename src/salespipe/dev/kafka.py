@@ -27,7 +27,7 @@ from typing import IO, TYPE_CHECKING
 from urllib.parse import urlparse
 
 from salespipe.dev.ports import free_port
-from salespipe.dev.process import Service
+from salespipe.dev.process import Service, stop_on_signals
 
 if TYPE_CHECKING:
     from confluent_kafka.admin import AdminClient
@@ -221,26 +221,17 @@ def run_local_broker(
 
     Backs ``salespipe dev kafka``. Returns the process exit code to use.
     """
-    stop = False
-
-    def _stop(signum: int, frame: object) -> None:
-        nonlocal stop
-        stop = True
-
     broker = TansuBroker(port=port, storage=storage, log_path=log_path)
-    previous = {s: signal.signal(s, _stop) for s in (signal.SIGINT, signal.SIGTERM)}
-    try:
-        broker.start()
-        create_topic(broker.bootstrap, topic, partitions)
-        if ready is not None:
-            ready(broker.bootstrap)
-        while not stop:
-            process = broker._process
-            if process is not None and process.poll() is not None:
-                return process.returncode or 1
-            time.sleep(0.2)
-        return 0
-    finally:
-        broker.stop()
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
+    with stop_on_signals() as stop:
+        try:
+            broker.start()
+            create_topic(broker.bootstrap, topic, partitions)
+            if ready is not None:
+                ready(broker.bootstrap)
+            while not stop.wait(0.2):
+                process = broker._process
+                if process is not None and process.poll() is not None:
+                    return process.returncode or 1
+            return 0
+        finally:
+            broker.stop()

@@ -9,16 +9,15 @@ from __future__ import annotations
 
 import json
 import logging
-import signal
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
 from salespipe.bronze.events import streaming_status
+from salespipe.dev.process import stop_on_signals
 from salespipe.settings import Settings
 from salespipe.streaming.producer import EventProducer, generated_events, read_event_lines
 from salespipe.streaming.sink import BronzeSink, SinkConfig
@@ -104,23 +103,6 @@ def _sink_config(
         flush_interval_ms=flush_interval_ms,
         consumer_config=parse_overrides(consumer_config),
     )
-
-
-@contextmanager
-def stop_on_signals() -> Iterator[threading.Event]:
-    """An event set by SIGTERM/SIGINT: loops finish their batch and exit cleanly."""
-    stop = threading.Event()
-
-    def _handler(signum: int, frame: object) -> None:
-        log.info("received signal %s: finishing the current batch", signum)
-        stop.set()
-
-    previous = {s: signal.signal(s, _handler) for s in (signal.SIGTERM, signal.SIGINT)}
-    try:
-        yield stop
-    finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
 
 
 def sink(
