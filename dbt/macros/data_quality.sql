@@ -9,6 +9,16 @@
     having count(*) > 1
 {%- endmacro %}
 
+{#- Rows with a null in any of `columns`, with a flag per column saying which. -#}
+{% macro dq_null_rows(relation, columns) -%}
+    select
+        {%- for col in columns %}
+        {{ col }} is null as {{ col }}_is_null{% if not loop.last %},{% endif %}
+        {%- endfor %}
+    from {{ relation }}
+    where {% for col in columns %}{{ col }} is null{% if not loop.last %} or {% endif %}{% endfor %}
+{%- endmacro %}
+
 {#- Child rows whose non-null foreign key has no parent row (orphans). -#}
 {% macro dq_orphans(child, fk, parent, pk) -%}
     select c.{{ fk }} as orphan_key, count(*) as child_rows

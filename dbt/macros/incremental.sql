@@ -10,19 +10,81 @@
     {{ return(['_event_time', 'order_id', 'row_id', '_ingested_at', '_batch_id']) }}
 {%- endmacro %}
 
-{#- Silver lines `state` has not taken in yet: ingested after its watermark, or from a
-    Silver run (_batch_id) it has not seen (two runs can share a timestamp: Silver stamps
-    to the second; corrections are re-stamped by Silver). Over-selecting is harmless
-    (models recompute the keys it touches from all lines); missing a line is not. -#}
-{% macro new_silver_lines(lines, state) -%}
+{#- Silver lines `state` has not taken in yet. Inside a build that follows a whole,
+    passing one, that is the Silver runs fact_sales has not taken in (silver_scope):
+    literals, so the scan skips every older Delta file. Otherwise it is the lines `state`
+    itself has not seen: ingested after its watermark, or from a Silver run (_batch_id)
+    missing from it (two runs can share a timestamp: Silver stamps to the second;
+    corrections are re-stamped). Over-selecting is harmless (models weigh every line of
+    a key they touch); missing a line is not. -#}
+{% macro new_silver_lines(lines, state, scope='ask') -%}
+    {%- set scope = silver_scope() if scope == 'ask' else scope -%}
     select *
     from {{ lines }}
-    where {{ newer_than(state) }}
+    where {{ scope if scope is not none else newer_than(state) }}
 {%- endmacro %}
 
 {% macro newer_than(state) -%}
     (_ingested_at > (select max(_ingested_at) from {{ state }})
         or _batch_id not in (select distinct _batch_id from {{ state }}))
+{%- endmacro %}
+
+{#- The Silver runs (_batch_id) of `table` (sales, or sales_quarantine) that fact_sales
+    has not taken in, as a predicate of literals; none when that cannot be trusted: no
+    fact_sales or build ledger yet, or the previous build did not cover the whole
+    project and pass (then a model may have missed runs fact_sales took). fact_sales
+    keeps every line, so its runs are complete, unlike a dimension's, which keeps one
+    line per key. Asked once per node, at compile time (one small query). -#}
+{% macro silver_scope(table='sales') -%}
+    {%- if not execute or not scope_from_fact() -%}
+        {{ return(none) }}
+    {%- endif -%}
+    {%- set fact = graph.nodes.get('model.' ~ project_name ~ '.fact_sales') -%}
+    {%- set source = graph.sources.get('source.' ~ project_name ~ '.silver.' ~ table) -%}
+    {%- set ledger = build_ledger() -%}
+    {%- set fact_relation = adapter.get_relation(database=fact.database, schema=fact.schema, identifier=fact.alias) if fact else none -%}
+    {%- if fact_relation is none or source is none
+          or adapter.get_relation(database=ledger.database, schema=ledger.schema, identifier=ledger.identifier) is none -%}
+        {{ return(none) }}
+    {%- endif -%}
+    {%- set query -%}
+        with trusted as (
+            select coalesce((select whole_project and passed from {{ ledger }}
+                             where invocation_id <> '{{ invocation_id }}'
+                             order by started_at desc limit 1), false) as ok
+        ),
+        runs as (
+            select _batch_id, min(_ingested_at) as first_at
+            from {{ source.relation_name }}
+            where _batch_id not in (select distinct _batch_id from {{ fact_relation }})
+            group by _batch_id
+        )
+        select trusted.ok, runs._batch_id, cast(runs.first_at as {{ dbt.type_string() }}) as first_at
+        from trusted left join runs on 1 = 1
+        order by runs.first_at
+    {%- endset -%}
+    {%- set rows = run_query(query).rows -%}
+    {%- if not rows[0][0] -%}
+        {{ return(none) }}
+    {%- endif -%}
+    {%- set runs = [] -%}
+    {%- for row in rows if row[1] is not none -%}
+        {%- do runs.append(row) -%}
+    {%- endfor -%}
+    {%- if not runs -%}
+        {{ return('1 = 0') }}
+    {%- endif -%}
+    {%- set ids = [] -%}
+    {%- for run in runs -%}
+        {%- do ids.append("'" ~ (run[1] | replace("'", "''")) ~ "'") -%}
+    {%- endfor -%}
+    {{ return("(_ingested_at >= cast('" ~ runs[0][2] ~ "' as timestamp with time zone) and _batch_id in (" ~ ids | join(', ') ~ "))") }}
+{%- endmacro %}
+
+{#- Whether silver_scope may ask the database; dbt unit tests override it to false,
+    since their given rows are not in the database it would ask. -#}
+{% macro scope_from_fact() -%}
+    {{ return(true) }}
 {%- endmacro %}
 
 {#- The row of each key whose `order_by` columns are greatest (latest wins), with
@@ -56,14 +118,30 @@
     ) as per_key
 {%- endmacro %}
 
-{#- Incremental scope of a model that keeps, per key, the latest of Silver's lines:
-    the keys to recompute are those of new lines, plus those whose kept line was
-    re-delivered (a correction may have moved it to another key). Returns CTEs
-    `changed`, `affected` and `scoped` (every current line of an affected key). -#}
-{% macro affected_lines(lines, key, line_key=['order_id', 'row_id']) -%}
+{#- Incremental candidates of a model that keeps, per key, the latest of Silver's lines.
+
+    A key touched only by new lines needs no history: its latest line is the greater of
+    the line the model kept for it and its new lines, so those are the candidates
+    (`restated` maps a precedence column to the model column that holds it for the kept
+    row, e.g. a customer's order_date is its last_order_date). Only a key whose kept
+    line was re-delivered (a correction may have moved it to another key) is recomputed
+    from every line Silver holds for it. Returns CTEs `changed` (new lines), `affected`
+    (their keys and the re-delivered ones), `redelivered`, `candidates` (key, kept and
+    precedence columns) and `vanished` (re-delivered keys left without a line). -#}
+{% macro incremental_candidates(lines, key, kept, precedence, restated={}, line_key=['order_id', 'row_id']) -%}
+{%- set columns = key + kept + (precedence | reject('in', kept) | list) -%}
+{%- set scope = silver_scope() -%}
 changed as (
 
-    {{ new_silver_lines(lines, this) | indent(4) }}
+    {{ new_silver_lines(lines, this, scope) | indent(4) }}
+
+),
+
+redelivered as (
+
+    select distinct {% for col in key %}kept.{{ col }}{% if not loop.last %}, {% endif %}{% endfor %}
+    from {{ this }} as kept
+    join changed on {% for col in line_key %}kept.{{ col }} = changed.{{ col }}{% if not loop.last %} and {% endif %}{% endfor %}
 
 ),
 
@@ -71,46 +149,56 @@ affected as (
 
     select {{ key | join(', ') }} from changed
     union
-    select {% for col in key %}kept.{{ col }}{% if not loop.last %}, {% endif %}{% endfor %}
-    from {{ this }} as kept
-    join changed on {% for col in line_key %}kept.{{ col }} = changed.{{ col }}{% if not loop.last %} and {% endif %}{% endfor %}
+    select {{ key | join(', ') }} from redelivered
 
 ),
 
-scoped as (
+candidates as (
 
-    select * from {{ lines }} as line
-    where exists (
-        select 1 from affected
-        where {% for col in key %}affected.{{ col }} is not distinct from line.{{ col }}{% if not loop.last %}
-            and {% endif %}{% endfor %}
-    )
+    {% if any_redelivered(this, scope, line_key) -%}
+    -- every line of a re-delivered key
+    select {{ columns | join(', ') }}
+    from {{ lines }} as line
+    where exists (select 1 from redelivered where {{ same_key(key, 'redelivered', 'line') }})
+    union all
+    {% endif -%}
+    -- the new lines of the other keys ...
+    select {{ columns | join(', ') }}
+    from changed
+    where not exists (select 1 from redelivered where {{ same_key(key, 'redelivered', 'changed') }})
+    union all
+    -- ... weighed against the line the model kept for each of them
+    select {% for col in columns %}{{ restated.get(col, col) }} as {{ col }}{% if not loop.last %}, {% endif %}{% endfor %}
+    from {{ this }} as kept
+    where exists (select 1 from changed where {{ same_key(key, 'changed', 'kept') }})
+      and not exists (select 1 from redelivered where {{ same_key(key, 'redelivered', 'kept') }})
 
 ),
 
 vanished as (
 
-    -- affected keys with no line left (all moved away): merged as tombstones with a
-    -- null line key, then deleted by the model's post-hook
-    select {{ key | join(', ') }} from affected
+    -- re-delivered keys with no line left (all moved away): merged as tombstones with
+    -- a null line key, then deleted by the model's post-hook
+    select {{ key | join(', ') }} from redelivered
     except
-    select {{ key | join(', ') }} from scoped
+    select {{ key | join(', ') }} from candidates
 
 )
 {%- endmacro %}
 
 
 {#- CTEs ending in `latest`: per key, the `kept` columns of the line with the greatest
-    `precedence`. A full build reduces every line; an incremental one only the affected
-    keys (affected_lines), with a tombstone (null kept columns) for a key left without
-    lines, which the model's post-hook deletes after the merge. -#}
-{% macro latest_lines(lines, key, kept, precedence) -%}
+    `precedence`. A full build reduces every line; an incremental one only the
+    candidates of the affected keys (incremental_candidates), with a tombstone (null
+    kept columns) for a key left without lines, which the model's post-hook deletes
+    after the merge. -#}
+{% macro latest_lines(lines, key, kept, precedence, restated={}) -%}
 {% if is_incremental() %}
-{{ affected_lines(lines, key) }},
+{{ incremental_candidates(lines, key, kept, precedence, restated) }},
 
 latest as (
 
-    {{ latest_per_key('scoped', key, kept, precedence) | indent(4) }}
+    {{ latest_per_key('candidates', key, kept, precedence) | indent(4) }}
     union all
     select {{ key | join(', ') }}{% for col in kept %}, null as {{ col }}{% endfor %}
     from vanished
@@ -123,4 +211,29 @@ latest as (
 
 )
 {% endif %}
+{%- endmacro %}
+
+{#- NULL-safe equality of two relations' key columns. -#}
+{% macro same_key(key, left, right) -%}
+    {%- for col in key %}{{ left }}.{{ col }} is not distinct from {{ right }}.{{ col }}{% if not loop.last %} and {% endif %}{% endfor -%}
+{%- endmacro %}
+
+{#- Whether any new line re-delivers a line the model kept, asked before the model's
+    query so that, as usual, the scan of every line for re-delivered keys is left out
+    (a semi-join with an empty side still reads the whole probe side). True whenever it
+    cannot be asked cheaply (no trusted Silver scope, or a unit test). -#}
+{% macro any_redelivered(state, scope, line_key) -%}
+    {%- if scope is none -%}
+        {{ return(true) }}
+    {%- endif -%}
+    {%- set silver = graph.sources['source.' ~ project_name ~ '.silver.sales'] -%}
+    {%- set query -%}
+        select count(*) from {{ state }} as kept
+        where exists (
+            select 1 from {{ silver.relation_name }} as line
+            where {{ scope }}
+              and {% for col in line_key %}line.{{ col }} = kept.{{ col }}{% if not loop.last %} and {% endif %}{% endfor %}
+        )
+    {%- endset -%}
+    {{ return(run_query(query).rows[0][0] > 0) }}
 {%- endmacro %}

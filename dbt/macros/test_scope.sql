@@ -41,8 +41,12 @@
     {%- set tested_id = model.attached_node or (parents[0] if parents | length == 1 else none) -%}
     {%- set tested = graph.nodes.get(tested_id) or graph.sources.get(tested_id) if tested_id else none -%}
     {%- set scope = tested.get('config', {}).get('meta', {}).get('test_scope') if tested else none -%}
+    {%- if scope == 'silver_lines' -%}
+        {#- literals of the Silver runs fact_sales has not taken in (macros/incremental.sql) -#}
+        {{ return(silver_scope('sales_quarantine' if tested.get('name') == 'sales_quarantine' and tested.get('resource_type') == 'source' else 'sales')) }}
+    {%- endif -%}
     {%- set fact = graph.nodes.get('model.' ~ project_name ~ '.fact_sales') -%}
-    {%- if scope not in ('silver_lines', 'this_run') or fact is none -%}
+    {%- if scope != 'this_run' or fact is none -%}
         {{ return(none) }}
     {%- endif -%}
     {%- set fact_relation = adapter.get_relation(database=fact.database, schema=fact.schema, identifier=fact.alias) -%}
@@ -50,7 +54,7 @@
     {%- if fact_relation is none or adapter.get_relation(database=ledger.database, schema=ledger.schema, identifier=ledger.identifier) is none -%}
         {{ return(none) }}
     {%- endif -%}
-    {%- set rows = ("_gold_run_id = '" ~ invocation_id ~ "'") if scope == 'this_run' else newer_than(fact_relation) -%}
+    {%- set rows = "_gold_run_id = '" ~ invocation_id ~ "'" -%}
     {%- set last_passed -%}
         coalesce((select whole_project and passed from {{ ledger }}
                   where invocation_id <> '{{ invocation_id }}'
@@ -70,11 +74,13 @@
 {%- endmacro %}
 
 {#- on-run-start: a row for this build, not passed until on-run-end says so; a build
-    that dies midway (after merging rows, before testing them) thus counts as failed. -#}
+    that dies midway (after merging rows, before testing them) thus counts as failed.
+    A `dbt run` (models without their tests) gets a row that never passes, so the next
+    build neither trusts the Silver runs fact_sales took nor scopes its tests. -#}
 {% macro start_build() -%}
-    {%- if execute and flags.WHICH == 'build' -%}
+    {%- if execute and flags.WHICH in ('build', 'run') -%}
         {%- set ledger = build_ledger() -%}
-        {%- set whole = not (flags.SELECT or flags.EXCLUDE or flags.SELECTOR) -%}
+        {%- set whole = flags.WHICH == 'build' and not (flags.SELECT or flags.EXCLUDE or flags.SELECTOR) -%}
         {%- do adapter.create_schema(ledger) -%}
         {%- do run_query(
             'create table if not exists ' ~ ledger ~ ' (invocation_id ' ~ dbt.type_string()
@@ -95,6 +101,11 @@
         {%- do run_query(
             'update ' ~ build_ledger() ~ ' set finished_at = ' ~ dbt.current_timestamp()
             ~ ', passed = ' ~ (failed | length == 0) ~ " where invocation_id = '" ~ invocation_id ~ "'"
+        ) -%}
+    {%- elif execute and flags.WHICH == 'run' -%}
+        {%- do run_query(
+            'update ' ~ build_ledger() ~ ' set finished_at = ' ~ dbt.current_timestamp()
+            ~ " where invocation_id = '" ~ invocation_id ~ "'"
         ) -%}
     {%- endif -%}
 {%- endmacro %}

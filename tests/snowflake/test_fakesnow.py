@@ -76,9 +76,14 @@ def _line(
         "batch" if n % 2 else "streaming",
         "f.csv",
         n,
-        "b1",
+        _run(at),
         at,
     )
+
+
+def _run(at: datetime) -> str:
+    """The Silver run (_batch_id) that stamps lines ``at``: one id per run, as Silver's."""
+    return f"run-{at:%Y%m%dT%H%M%S}"
 
 
 def _insert(rows: list[tuple[Any, ...]]) -> None:
@@ -196,8 +201,9 @@ def test_gold_builds_and_merges_on_fakesnow(snowflake_env: Path) -> None:
     t1 = datetime(2025, 2, 1, tzinfo=UTC)
     with snowflake.connector.connect(database="LAKE", schema="SILVER") as conn:
         conn.cursor().execute(
-            "update sales set quantity = 7, sales = 99.9900, _ingested_at = %s where row_id = 2",
-            (t1,),
+            "update sales set quantity = 7, sales = 99.9900, _ingested_at = %s, _batch_id = %s"
+            " where row_id = 2",
+            (t1, _run(t1)),
         )
     _insert([_line(4, date(2023, 7, 1), "Hon Chair, Refreshed", "Central Metro", at=t1, ship=None)])
     _build(snowflake_env)

@@ -9,9 +9,12 @@
 }}
 -- Customers (type 1): the attributes of their latest line (by order date, then
 -- precedence time, then line key), and the span of their order dates. A rename or
--- segment change overwrites; history lives on the fact lines. Incremental runs
--- recompute only the customers that new Silver lines name (see macros/incremental.sql);
--- order_id, row_id and the lineage are those of the line the attributes come from.
+-- segment change overwrites; history lives on the fact lines. Incremental runs touch
+-- only the customers that new Silver lines name: their latest line is the kept one or
+-- a new one (macros/incremental.sql; the kept line's order date is last_order_date),
+-- and their span is recomputed from their order dates alone, since a correction of
+-- any line may have moved the first one. order_id, row_id and the lineage are those
+-- of the line the attributes come from.
 {%- set key = ['customer_id'] %}
 {%- set kept = ['customer_name', 'segment'] + line_lineage() %}
 with lines as (
@@ -20,7 +23,8 @@ with lines as (
 
 ),
 
-{{ latest_lines('lines', key, kept, ['order_date', '_event_time', 'order_id', 'row_id']) }},
+{{ latest_lines('lines', key, kept, ['order_date', '_event_time', 'order_id', 'row_id'],
+                restated={'order_date': 'last_order_date'}) }},
 
 span as (
 
@@ -28,7 +32,10 @@ span as (
         customer_id,
         min(order_date) as first_order_date,
         max(order_date) as last_order_date
-    from {{ 'scoped' if is_incremental() else 'lines' }}
+    from lines
+    {%- if is_incremental() %}
+    where exists (select 1 from affected where affected.customer_id = lines.customer_id)
+    {%- endif %}
     group by customer_id
 
 )

@@ -47,10 +47,11 @@ QUARANTINE_EXTRA = _columns(VERDICT_FIELDS)
 
 
 def _tests(f: Field, typed: bool) -> list[str]:
-    """Column tests that restate the contract's promises about typed Silver."""
+    """Column tests that restate the contract's promises about typed Silver (required
+    fields are checked together, by the table's one not_null_columns test)."""
     if not typed:
         return []
-    tests = ["- not_null"] if f.required else []
+    tests = []
     if f.allowed:
         values = ", ".join(_quote(v) for v in f.allowed)
         tests.append(f"- accepted_values: {{arguments: {{values: [{values}]}}}}")
@@ -77,11 +78,18 @@ def render_sources_yml() -> str:
     ):
         out += [f"      - name: {table}", f"        description: {description}"]
         if typed:
+            required = ", ".join(f.name for f in FIELDS if f.required)
             out += [
                 "        data_tests:",
                 "          - unique_combination_of_columns:",
                 "              arguments:",
                 f"                combination_of_columns: [{', '.join(LINE_KEY)}]",
+                "          # one test for every required field: a test per column costs a",
+                "          # dbt node each (tests/generic/not_null_columns.sql)",
+                "          - not_null_columns:",
+                f"              name: not_null_columns_silver_{table}",
+                "              arguments:",
+                f"                columns: [{required}]",
             ]
         out += [
             "        config:",
