@@ -17,6 +17,7 @@ from deltalake import DeltaTable
 from salespipe.bronze.ingest import land
 from salespipe.contract.schema import field_names, normalize_header
 from salespipe.settings import Settings
+from salespipe.silver.batch import run_silver
 from salespipe.silver.tables import QUARANTINE, SALES
 
 GOOD: dict[str, str] = {
@@ -123,3 +124,13 @@ def age_history(settings: Settings, name: str, days: float) -> int:
             store.write_bytes(info.key, "".join(json.dumps(a) + "\n" for a in actions).encode())
         aged += len(removals)
     return aged
+
+
+def correct_a_line(settings: Settings, folder: Path) -> None:
+    """Two Silver runs; the second corrects a line the first wrote, so its MERGE
+    rewrites that line's file and the first file is no longer referenced."""
+    first = [line(1, sales="10.00"), line(2), line(3, quantity="0")]
+    drop(settings, folder, "first.csv", csv_text(first))
+    run_silver(settings)
+    drop(settings, folder / "fix", "fix.csv", csv_text([line(1, sales="12.50"), line(4)]))
+    assert run_silver(settings).updated == 1

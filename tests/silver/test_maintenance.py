@@ -16,19 +16,9 @@ from salespipe.silver.batch import run_silver
 from salespipe.silver.ledger import read_ledger
 from salespipe.silver.maintenance import vacuum_silver
 from salespipe.silver.tables import QUARANTINE, SALES
-from tests.support import age_history, csv_text, drop, line, sales, table
+from tests.support import age_history, correct_a_line, csv_text, drop, line, sales, table
 
 DAY = 86_400
-
-
-def correct_a_line(settings: Settings, folder: Path) -> None:
-    """Two Silver runs; the second corrects a line the first wrote, so its MERGE
-    rewrites that line's file and the first file is no longer referenced."""
-    first = [line(1, sales="10.00"), line(2), line(3, quantity="0")]
-    drop(settings, folder, "first.csv", csv_text(first))
-    run_silver(settings)
-    drop(settings, folder / "fix", "fix.csv", csv_text([line(1, sales="12.50"), line(4)]))
-    assert run_silver(settings).updated == 1
 
 
 def data_files(settings: Settings, name: str) -> set[str]:
