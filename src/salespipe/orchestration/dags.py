@@ -68,6 +68,9 @@ def _params() -> dict[str, Param]:
         "max_quarantine_ratio": Param(
             None, type=["null", "number"], description="Fail the run above this quarantine share"
         ),
+        "retention_days": Param(
+            None, type=["null", "integer"], minimum=1, description="Days of Silver history kept"
+        ),
     }
 
 
