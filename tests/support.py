@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -16,6 +17,7 @@ from deltalake import DeltaTable
 from salespipe.bronze.ingest import land
 from salespipe.contract.schema import field_names, normalize_header
 from salespipe.settings import Settings
+from salespipe.silver.batch import run_silver
 from salespipe.silver.tables import QUARANTINE, SALES
 
 GOOD: dict[str, str] = {
@@ -102,3 +104,33 @@ def crd_schema(path: Path, version: str = "v1") -> dict[str, Any]:
     assert version in served, f"{path.name} does not serve {version}"
     schema: dict[str, Any] = served[version]["schema"]["openAPIV3Schema"]
     return schema
+
+
+def age_history(settings: Settings, name: str, days: float) -> int:
+    """Make every file removal in table ``name``'s log ``days`` older, as if its
+    commits had happened that long ago (VACUUM times a removed file by its log entry,
+    not by the file); returns the removals aged."""
+    store = settings.silver.child(f"{name}/_delta_log")
+    shift = int(days * 86_400_000)
+    aged = 0
+    for info in store.list(""):
+        if not info.key.endswith(".json"):
+            continue
+        actions = [json.loads(a) for a in store.read_bytes(info.key).decode().splitlines() if a]
+        removals = [a["remove"] for a in actions if "remove" in a]
+        for removal in removals:
+            removal["deletionTimestamp"] -= shift
+        if removals:
+            store.write_bytes(info.key, "".join(json.dumps(a) + "\n" for a in actions).encode())
+        aged += len(removals)
+    return aged
+
+
+def correct_a_line(settings: Settings, folder: Path) -> None:
+    """Two Silver runs; the second corrects a line the first wrote, so its MERGE
+    rewrites that line's file and the first file is no longer referenced."""
+    first = [line(1, sales="10.00"), line(2), line(3, quantity="0")]
+    drop(settings, folder, "first.csv", csv_text(first))
+    run_silver(settings)
+    drop(settings, folder / "fix", "fix.csv", csv_text([line(1, sales="12.50"), line(4)]))
+    assert run_silver(settings).updated == 1

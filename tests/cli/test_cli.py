@@ -10,7 +10,9 @@ from pathlib import Path
 from typer.testing import CliRunner
 
 from salespipe.cli.app import EXIT_REJECTED, app
-from tests.support import csv_text, line
+from salespipe.settings import Settings
+from salespipe.silver.tables import SALES
+from tests.support import age_history, correct_a_line, csv_text, line
 
 runner = CliRunner()
 
@@ -62,6 +64,34 @@ def test_a_missing_input_fails_with_one_line_naming_it(tmp_path: Path) -> None:
         result.stderr.strip().splitlines()[-1]
         == f"error: {tmp_path / 'nope.csv'}: no such file or directory"
     )
+
+
+def test_vacuum_prints_a_table_and_json_has_the_documented_shape(tmp_path: Path) -> None:
+    settings = Settings(data_dir=str(tmp_path / "data"))
+    correct_a_line(settings, tmp_path / "drops")
+    age_history(settings, SALES, days=8)
+    data = settings.data_dir
+
+    dry = runner.invoke(app, ["vacuum", "--data-dir", data, "--dry-run", "--json"])
+    assert dry.exit_code == 0, dry.output
+    report = json.loads(dry.stdout)
+    assert (report["retention_days"], report["dry_run"], report["removed"]) == (7, True, 1)
+    sales, quarantine = report["tables"]
+    assert set(sales) == {"table", "version", "removed", "files", "seconds"}
+    assert (sales["table"], sales["removed"], len(sales["files"])) == ("sales", 1, 1)
+    assert (quarantine["table"], quarantine["files"]) == ("sales_quarantine", [])
+
+    table = runner.invoke(app, ["vacuum", "--data-dir", data])
+    assert table.exit_code == 0, table.output
+    assert "removed" in table.stdout and "sales_quarantine" in table.stdout
+    again = runner.invoke(app, ["vacuum", "--data-dir", data, "--json"])
+    assert json.loads(again.stdout)["removed"] == 0
+
+
+def test_vacuum_refuses_a_retention_under_a_day(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["vacuum", "--data-dir", str(tmp_path), "--retention-days", "0"])
+    assert result.exit_code == 2
+    assert "Invalid value for '--retention-days'" in result.stderr
 
 
 def test_operator_crd_and_docs_print_the_committed_files() -> None:

@@ -40,19 +40,25 @@ def test_run_conf_carries_what_the_dags_need() -> None:
         "mode": "local",
         "line_key": ["order_id", "row_id"],
         "max_quarantine_ratio": 0.05,
+        "retention_days": 7,
     }
     assert RunConf.from_mapping(conf).settings().silver_uri == "s3://lake/silver"
 
 
-def test_the_line_key_and_quality_gate_reach_the_run() -> None:
+def test_the_line_key_quality_gate_and_retention_reach_the_run() -> None:
     body = pipeline(
         "emea",
-        silver={"uri": "s3://lake/silver", "lineKey": ["order_id", "product_id", "row_id"]},
+        silver={
+            "uri": "s3://lake/silver",
+            "lineKey": ["order_id", "product_id", "row_id"],
+            "retentionDays": 30,
+        },
         quality={"maxQuarantineRatio": 0.2},
     )
     conf = RunConf.from_mapping(run_conf(OWNER, from_api(SalesPipelineSpec, body["spec"])))
     assert conf.settings().line_key == ("order_id", "product_id", "row_id")
     assert conf.max_quarantine_ratio == 0.2
+    assert conf.retention_days == 30
 
 
 def test_spark_engine_conf_is_accepted_by_the_dags() -> None:

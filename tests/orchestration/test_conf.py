@@ -22,6 +22,12 @@ def test_the_line_key_travels_as_a_list_and_configures_silver() -> None:
     assert again.settings().line_key == ("order_id", "product_id", "row_id")
 
 
+def test_the_retention_travels_and_none_leaves_the_default() -> None:
+    conf = RunConf(pipeline="p", retention_days=30)
+    assert RunConf.from_mapping(conf.to_dict()).retention_days == 30
+    assert RunConf.from_mapping({"pipeline": "p", "retention_days": None}).retention_days is None
+
+
 def test_empty_values_take_the_defaults() -> None:
     assert RunConf.from_mapping({"pipeline": "p", "bronze_uri": "", "spark": None}) == RunConf(
         pipeline="p"
@@ -38,6 +44,9 @@ def test_empty_values_take_the_defaults() -> None:
         ({"line_key": ["order_id"]}, "line_key: order_id alone is not a line key"),
         ({"line_key": ["order_id", "colour"]}, "unknown fields: colour"),
         ({"max_quarantine_ratio": 1.5}, "between 0 and 1"),
+        ({"retention_days": 0}, "retention_days 0: expected a whole number of days"),
+        ({"retention_days": 7.5}, "retention_days 7.5: expected a whole number of days"),
+        ({"retention_days": "7"}, "retention_days '7': expected a whole number of days"),
     ],
 )
 def test_bad_confs_are_refused_naming_the_field(values: dict[str, str], message: str) -> None:

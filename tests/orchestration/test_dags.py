@@ -73,6 +73,18 @@ def test_pipeline_dags_take_every_run_conf_field_as_a_param(dagbag: Any) -> None
         assert set(dagbag.dags[dag_id].params) == expected, dag_id
 
 
+def test_batch_vacuums_silver_after_publishing_and_only_then(dagbag: Any) -> None:
+    """``publish`` skips when Silver committed nothing: under the default trigger rule
+    the vacuum skips with it, and a failed Silver step leaves it upstream_failed."""
+    dag = dagbag.dags["sales_batch"]
+    vacuum = dag.get_task("vacuum")
+    assert vacuum.upstream_task_ids == {"publish"}
+    assert vacuum.downstream_task_ids == set()
+    assert vacuum.trigger_rule == "all_success"
+    assert dag.get_task("publish").upstream_task_ids == {"silver", "snapshot"}
+    assert "vacuum" not in dagbag.dags["sales_streaming"].task_ids
+
+
 def test_kubernetes_mode_runs_silver_as_a_spark_application_and_dbt_in_a_pod(
     airflow_db: None, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -91,6 +103,9 @@ def test_kubernetes_mode_runs_silver_as_a_spark_application_and_dbt_in_a_pod(
         silver = bag.dags[dag_id].get_task("silver")
         assert isinstance(silver, SparkKubernetesOperator), dag_id
         assert bag.dags[dag_id].get_task("render_silver") in silver.upstream_list
+    vacuum = bag.dags["sales_batch"].get_task("vacuum")  # in the worker, as locally
+    assert vacuum.task_type == "_PythonDecoratedOperator"
+    assert vacuum.upstream_task_ids == {"publish"}
     gold = bag.dags["sales_analytics"].get_task("gold")
     assert gold.operator_class is KubernetesPodOperator
     assert gold.partial_kwargs["image"] == "registry.example/salespipe:1.2.3"

@@ -36,12 +36,13 @@ def test_batch_lands_silver_then_emits_once_and_analytics_builds_gold(
     settings = Settings(data_dir=str(data))
     land_sample(settings, 3000, 7, tmp_path / "drops")
 
-    states = run_dag(dagbag.dags["sales_batch"], conf(data, "batch-e2e"))
+    states = run_dag(dagbag.dags["sales_batch"], {**conf(data, "batch-e2e"), "retention_days": 3})
     assert states == {
         "check_bronze": "success",
         "snapshot": "success",
         "silver": "success",
         "publish": "success",
+        "vacuum": "success",  # a first load: nothing to remove yet
     }
     silver = layer_status(settings)["silver"]
     assert silver["rows"] > 2800
@@ -51,7 +52,7 @@ def test_batch_lands_silver_then_emits_once_and_analytics_builds_gold(
     # Nothing new: the check skips the run, and no second Asset event appears.
     states = run_dag(dagbag.dags["sales_batch"], conf(data, "batch-e2e"))
     assert states["check_bronze"] == "success"
-    assert {states[t] for t in ("snapshot", "silver", "publish")} == {"skipped"}
+    assert {states[t] for t in ("snapshot", "silver", "publish", "vacuum")} == {"skipped"}
     assert len(events_of("batch-e2e")) == 1
 
     states = run_dag(dagbag.dags["sales_analytics"], conf(data, "batch-e2e"))
@@ -77,7 +78,7 @@ def test_a_failing_silver_step_fails_the_task_and_emits_nothing(
 
     states = run_dag(dagbag.dags["sales_batch"], conf(data, "broken", silver_uri=str(not_a_dir)))
     assert states["silver"] == "failed"
-    assert states["publish"] == "upstream_failed"
+    assert states["publish"] == states["vacuum"] == "upstream_failed"
     assert events_of("broken") == []
 
 

@@ -18,6 +18,7 @@ from salespipe.cli.render import (
     print_json,
     silver_summary,
     status_tables,
+    vacuum_table,
 )
 from salespipe.generate import generate as generate_data
 from salespipe.gold.runner import GoldError, build_gold
@@ -26,6 +27,7 @@ from salespipe.pipeline.run import run_all
 from salespipe.pipeline.status import layer_status
 from salespipe.settings import Settings
 from salespipe.silver.batch import run_silver
+from salespipe.silver.maintenance import DEFAULT_RETENTION_DAYS, vacuum_silver
 
 app = typer.Typer(
     help="salespipe: sales data from CSV drops and Kafka events to a star schema.",
@@ -156,6 +158,26 @@ def status(
         print_json(figures)
     else:
         status_tables(figures)
+
+
+@app.command()
+def vacuum(
+    data_dir: DataDir = None,
+    retention_days: Annotated[
+        int, typer.Option(min=1, help="Days of history kept; older unreferenced files go.")
+    ] = DEFAULT_RETENTION_DAYS,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="List the files it would remove; remove none.")
+    ] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+) -> None:
+    """Delete Silver files neither the current version nor the last N days of history
+    read (Delta VACUUM)."""
+    report = vacuum_silver(Settings.from_env(data_dir), retention_days, dry_run=dry_run)
+    if as_json:
+        print_json(report.to_dict())
+    else:
+        vacuum_table(report)
 
 
 @app.command()

@@ -10,6 +10,7 @@ from rich.table import Table
 
 from salespipe.gold.runner import GoldResult
 from salespipe.silver.batch import SilverResult
+from salespipe.silver.maintenance import VacuumReport
 
 console = Console()
 errors = Console(stderr=True)
@@ -71,6 +72,19 @@ def silver_summary(result: SilverResult) -> None:
     for entry in result.files:
         if entry.error:
             errors.print(f"error: {entry.error}", markup=False, highlight=False, soft_wrap=True)
+
+
+def vacuum_table(report: VacuumReport) -> None:
+    """Files removed per Silver table; on a dry run, the files that would be."""
+    title = f"silver vacuum, retention {report.retention_days} days"
+    table = Table(title=title + (" (dry run)" if report.dry_run else ""), title_justify="left")
+    table.add_column("table")
+    for column in ("version", "would remove" if report.dry_run else "removed", "seconds"):
+        table.add_column(column, justify="right")
+    for t in report.tables:
+        version = "no table yet" if t.version is None else str(t.version)
+        table.add_row(t.table, version, f"{len(t.files):,}", f"{t.seconds:.2f}")
+    console.print(table)
 
 
 def gold_summary(result: GoldResult) -> None:

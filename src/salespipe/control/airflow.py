@@ -61,6 +61,7 @@ def run_conf(owner: Owner, spec: SalesPipelineSpec) -> dict[str, Any]:
         mode=ENGINE_MODES[spec.engine.mode],
         line_key=tuple(spec.silver.line_key),
         max_quarantine_ratio=spec.quality.max_quarantine_ratio,
+        retention_days=spec.silver.retention_days,
         spark=None
         if spark is None or spec.engine.mode != "spark"
         else {

@@ -54,6 +54,8 @@ class RunConf:
     """Columns that identify one order line in Silver; the contract's default if None."""
     max_quarantine_ratio: float | None = None
     """Fail the run (no Asset, no Gold) when a larger share of its lines is quarantined."""
+    retention_days: int | None = None
+    """Days of Silver history the batch run's VACUUM keeps; None: its default (7)."""
 
     def __post_init__(self) -> None:
         if not _NAME.match(self.pipeline):
@@ -73,6 +75,9 @@ class RunConf:
         ratio = self.max_quarantine_ratio
         if ratio is not None and not 0 <= ratio <= 1:
             raise ConfError(f"max_quarantine_ratio {ratio}: expected a share between 0 and 1")
+        days = self.retention_days
+        if days is not None and (isinstance(days, bool) or not isinstance(days, int) or days < 1):
+            raise ConfError(f"retention_days {days!r}: expected a whole number of days, at least 1")
 
     @classmethod
     def from_env(cls) -> RunConf:

@@ -68,6 +68,9 @@ def _params() -> dict[str, Param]:
         "max_quarantine_ratio": Param(
             None, type=["null", "number"], description="Fail the run above this quarantine share"
         ),
+        "retention_days": Param(
+            None, type=["null", "integer"], minimum=1, description="Days of Silver history kept"
+        ),
     }
 
 
@@ -154,12 +157,29 @@ def _publish(asset: Asset) -> Any:
     return publish
 
 
+@task
+def vacuum() -> dict[str, Any]:
+    """VACUUM the pipeline's Silver with its retention, once ``publish`` succeeded.
+
+    Under the default trigger rule it skips when ``publish`` does (Silver committed
+    nothing) and is upstream_failed when Silver failed. It runs in the worker in both
+    modes: reading the log, listing and deleting files needs neither Spark nor a pod,
+    and the worker reads Silver already (``snapshot``, ``publish``); on S3 its identity
+    needs delete on the Silver prefix too. A failure fails the run and alerts, but the
+    Asset is out already, so Gold is refreshed all the same.
+    """
+    figures = tasks.vacuum(current_conf())
+    log.info("vacuum: %s", figures)
+    return figures
+
+
 def sales_batch() -> DAG:
     with _dag(
         "sales_batch",
         "*/15 * * * *",
         "**Batch**: new CSV drops in Bronze -> the Silver step -> Asset `silver_sales_batch` "
-        "(only when Silver committed). Skips cleanly when Bronze has nothing new.",
+        "(only when Silver committed) -> VACUUM of Silver (files older than the pipeline's "
+        "`retention_days`). Skips cleanly when Bronze has nothing new.",
         ["batch", "silver"],
     ) as dag:
 
@@ -173,7 +193,7 @@ def sales_batch() -> DAG:
         before = snapshot()
         check_bronze() >> before
         step = _silver_step(before)
-        step >> _publish(SILVER_BATCH)(before)
+        step >> _publish(SILVER_BATCH)(before) >> vacuum()
     return dag
 
 

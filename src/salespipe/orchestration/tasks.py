@@ -66,6 +66,23 @@ def refine(conf: RunConf) -> dict[str, Any]:
     }
 
 
+def vacuum(conf: RunConf) -> dict[str, Any]:
+    """VACUUM the pipeline's Silver tables with its retention; the counts for XCom (the
+    names of the files removed go to the log, not to the metadata DB)."""
+    from salespipe.silver.maintenance import DEFAULT_RETENTION_DAYS, vacuum_silver
+
+    report = vacuum_silver(conf.settings(), conf.retention_days or DEFAULT_RETENTION_DAYS)
+    for table in report.tables:
+        log.info(
+            "vacuum %s (version %s): removed %d file(s) %s",
+            table.table,
+            table.version,
+            len(table.files),
+            list(table.files),
+        )
+    return report.to_dict(with_files=False)
+
+
 def land_events(conf: RunConf, bootstrap: str) -> dict[str, Any]:
     """Drain the topic into Bronze event files once (the local stand-in for Kafka
     Connect's S3 sink), committing offsets only after objects are written."""

@@ -7,6 +7,7 @@ are passed to the libraries that need them and never logged or put into messages
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import uuid
@@ -126,6 +127,11 @@ class ObjectStore:
     def write_bytes(self, key: str, data: bytes) -> None:
         """Store ``data`` at ``key``; readers see the whole object or none of it."""
         self._write_atomically(key, lambda out: out.write(data))
+
+    def delete(self, key: str) -> None:
+        """Remove the object at ``key``; one already gone is no error."""
+        with contextlib.suppress(FileNotFoundError):
+            self.fs.delete_file(self._path(key))
 
     def read_bytes(self, key: str) -> bytes:
         with self.fs.open_input_stream(self._path(key)) as stream:
