@@ -44,7 +44,13 @@ from salespipe.contract.schema import (
 from salespipe.settings import Settings
 from salespipe.silver.delta_files import add_action
 from salespipe.silver.dialect import DUCKDB, quote_literal
-from salespipe.silver.ledger import FileEntry, commit_properties, read_ledger
+from salespipe.silver.ledger import (
+    TABLE_PROPERTIES,
+    FileEntry,
+    commit_properties,
+    keep_history,
+    read_ledger,
+)
 from salespipe.silver.plan import convention_sql, dedupe_order, raw, validated_sql
 from salespipe.silver.tables import QUARANTINE, QUARANTINE_SCHEMA, SALES, SALES_SCHEMA
 from salespipe.storage import ObjectInfo, ObjectStore
@@ -452,6 +458,9 @@ def run_silver(settings: Settings, progress: Progress | None = None) -> SilverRe
     work = find_work(settings)
     sales, taken, pending, repair = work.sales, work.taken, work.pending, work.repair
     if pending or repair:
+        for table in (sales, open_table(settings.silver, QUARANTINE)):
+            if table is not None:
+                keep_history(table)
         with tempfile.TemporaryDirectory(dir=settings.scratch_dir, prefix="silver-") as tmp:
             con = _connect(settings, Path(tmp))
             try:
@@ -578,6 +587,7 @@ class _Run:
                 silver.uri(SALES),
                 DeltaSchema.from_arrow(SALES_SCHEMA),
                 actions,
+                configuration=TABLE_PROPERTIES,
                 storage_options=silver.delta_options(),
                 commit_properties=props,
             )
@@ -646,6 +656,7 @@ class _Run:
             silver.uri(QUARANTINE),
             rows.cast(QUARANTINE_SCHEMA),
             mode="append",
+            configuration=TABLE_PROPERTIES,
             storage_options=silver.delta_options(),
             commit_properties=commit_properties(result.batch_id, judged),
         )

@@ -14,6 +14,10 @@ from typing import Any
 from deltalake import CommitProperties, DeltaTable
 
 LEDGER_KEY = "salespipe.ledger"
+TABLE_PROPERTIES: dict[str, str] = {"delta.enableExpiredLogCleanup": "false"}
+"""Properties of every Silver table. The ledger lives in the commit history, so the
+log must never be pruned: by default each checkpoint (every 100 commits) deletes log
+entries older than 30 days, which would make Silver take those Bronze objects again."""
 
 
 @dataclass(frozen=True)
@@ -52,6 +56,16 @@ def commit_properties(batch_id: str, entries: list[FileEntry]) -> CommitProperti
     """Commit metadata recording ``entries`` as taken in by this commit."""
     payload = {"batch_id": batch_id, "files": [asdict(e) for e in entries]}
     return CommitProperties(custom_metadata={LEDGER_KEY: json.dumps(payload)})
+
+
+def keep_history(table: DeltaTable) -> None:
+    """Give a table created before ``TABLE_PROPERTIES`` existed those properties (one
+    metadata commit, once); tables created since carry them from their first commit."""
+    configured = table.metadata().configuration
+    missing = {k: v for k, v in TABLE_PROPERTIES.items() if configured.get(k) != v}
+    if missing:
+        table.alter.set_table_properties(missing)
+        table.update_incremental()  # the caller commits next, on top of this version
 
 
 def read_ledger(table: DeltaTable | None) -> Ledger:
