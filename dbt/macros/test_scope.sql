@@ -67,7 +67,7 @@
 {% macro build_ledger() -%}
     {{ return(api.Relation.create(
         database=target.database,
-        schema=generate_schema_name('gold', none),
+        schema=generate_schema_name(var('gold_schema', 'gold'), none),
         identifier='build_ledger',
         type='table',
     )) }}

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
+from typing import Literal
 
 from salespipe.contract.schema import LINE_KEY, validate_line_key
 from salespipe.storage import ObjectStore
@@ -37,6 +38,14 @@ class Settings:
     """DuckDB worker threads."""
     scratch_dir: str | None = None
     """Local directory for spill files and fetched S3 objects; a temp dir by default."""
+    gold_target: Literal["duckdb", "snowflake"] = "duckdb"
+    """The dbt target Gold builds: the embedded DuckDB file, or Snowflake (account,
+    user, role, warehouse and key come from the ``SNOWFLAKE_*`` environment)."""
+    gold_database: str | None = None
+    """DuckDB: the file's stem (``salespipe``); Snowflake: the database
+    (``$SNOWFLAKE_DATABASE`` when None)."""
+    gold_schema: str = "gold"
+    """Schema of the facts and dimensions (and of the build ledger)."""
 
     def __post_init__(self) -> None:
         validate_line_key(self.line_key)

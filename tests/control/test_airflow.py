@@ -36,6 +36,8 @@ def test_run_conf_carries_what_the_dags_need() -> None:
         "bronze_uri": "s3://lake/bronze",
         "silver_uri": "s3://lake/silver",
         "gold_target": "duckdb",
+        "gold_database": "salespipe",
+        "gold_schema": "gold",
         "topic": "sales_events",
         "mode": "local",
         "line_key": ["order_id", "row_id"],
@@ -59,6 +61,26 @@ def test_the_line_key_quality_gate_and_retention_reach_the_run() -> None:
     assert conf.settings().line_key == ("order_id", "product_id", "row_id")
     assert conf.max_quarantine_ratio == 0.2
     assert conf.retention_days == 30
+
+
+def test_the_gold_target_and_its_secret_name_reach_the_run() -> None:
+    body = pipeline(
+        "emea",
+        gold={
+            "target": "snowflake",
+            "database": "SALES",
+            "schema": "EMEA_GOLD",
+            "credentialsSecretRef": {"name": "emea-snowflake"},
+        },
+    )
+    conf = RunConf.from_mapping(run_conf(OWNER, from_api(SalesPipelineSpec, body["spec"])))
+    settings = conf.settings()
+    assert (settings.gold_target, settings.gold_database, settings.gold_schema) == (
+        "snowflake",
+        "SALES",
+        "EMEA_GOLD",
+    )
+    assert conf.gold_secret == "emea-snowflake"  # a name: the operator never reads it
 
 
 def test_spark_engine_conf_is_accepted_by_the_dags() -> None:

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from salespipe.gold import GoldError, project_dir, run_dbt
+from salespipe.gold import GoldError, duckdb_path, gold_status, project_dir, run_dbt
 from salespipe.settings import Settings
 
 SNOWFLAKE_ENV = {
@@ -64,3 +64,29 @@ def test_snowflake_target_without_environment_fails(
         monkeypatch.delenv(name, raising=False)
     with pytest.raises(GoldError, match="SNOWFLAKE_"):
         _parse(tmp_path)
+
+
+def test_the_pipelines_database_and_schema_place_the_marts(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """spec.gold.database/schema (salespipe gold --database/--schema) win over the
+    environment's database; the build ledger lives beside the marts."""
+    for name, value in SNOWFLAKE_ENV.items():
+        monkeypatch.setenv(name, value)
+    settings = Settings(
+        data_dir=str(tmp_path),
+        gold_target="snowflake",
+        gold_database="EMEA",
+        gold_schema="EMEA_GOLD",
+    )
+    manifest = run_dbt("parse", settings, reuse_manifest=False).result
+    fact = manifest.nodes["model.salespipe.fact_sales"]
+    assert (fact.database, fact.schema) == ("EMEA", "EMEA_GOLD")
+    assert gold_status(settings) == {"fact_rows": 0, "sales_total": "0", "dims": {}}
+
+
+def test_on_duckdb_the_database_names_the_file(tmp_path: Path) -> None:
+    settings = Settings(data_dir=str(tmp_path), gold_database="analytics", gold_schema="marts")
+    manifest = run_dbt("parse", settings, reuse_manifest=False).result
+    assert manifest.nodes["model.salespipe.dim_date"].schema == "marts"
+    assert duckdb_path(settings) == tmp_path / "gold" / "analytics.duckdb"

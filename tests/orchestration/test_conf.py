@@ -45,6 +45,9 @@ def test_empty_values_take_the_defaults() -> None:
         ({"line_key": ["order_id", "colour"]}, "unknown fields: colour"),
         ({"max_quarantine_ratio": 1.5}, "between 0 and 1"),
         ({"retention_days": 0}, "retention_days 0: expected a whole number of days"),
+        ({"gold_schema": "gold; drop"}, "gold_schema 'gold; drop': expected an identifier"),
+        ({"gold_database": "1db"}, "gold_database '1db': expected an identifier"),
+        ({"gold_secret": "Creds!"}, "gold_secret 'Creds!': expected a Secret name"),
         ({"retention_days": 7.5}, "retention_days 7.5: expected a whole number of days"),
         ({"retention_days": "7"}, "retention_days '7': expected a whole number of days"),
     ],
@@ -52,3 +55,12 @@ def test_empty_values_take_the_defaults() -> None:
 def test_bad_confs_are_refused_naming_the_field(values: dict[str, str], message: str) -> None:
     with pytest.raises(ConfError, match=message):
         RunConf.from_mapping(values)
+
+
+def test_the_gold_target_configures_the_gold_layer() -> None:
+    settings = RunConf(gold_target="snowflake", gold_database="SALES").settings()
+    assert (settings.gold_target, settings.gold_database, settings.gold_schema) == (
+        "snowflake",
+        "SALES",
+        "gold",
+    )

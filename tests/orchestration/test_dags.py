@@ -108,4 +108,6 @@ def test_kubernetes_mode_runs_silver_as_a_spark_application_and_dbt_in_a_pod(
     assert vacuum.upstream_task_ids == {"publish"}
     gold = bag.dags["sales_analytics"].get_task("gold")
     assert gold.operator_class is KubernetesPodOperator
-    assert gold.partial_kwargs["image"] == "registry.example/salespipe:1.2.3"
+    # one pod per changed pipeline, from the template gold_pod renders (image included)
+    assert set(gold.expand_input.value) == {"pod_template_dict"}
+    assert bag.dags["sales_analytics"].get_task("gold_pod") in gold.upstream_list

@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
@@ -43,6 +44,15 @@ DataDir = Annotated[
         " Default: $SALESPIPE_DATA_DIR or .salespipe",
     ),
 ]
+
+
+class GoldTarget(StrEnum):
+    """The dbt targets ``salespipe gold`` builds."""
+
+    duckdb = "duckdb"
+    snowflake = "snowflake"
+
+
 EXIT_REJECTED = 3
 """Silver finished, but refused at least one whole file (see the error lines)."""
 
@@ -136,10 +146,29 @@ def silver(data_dir: DataDir = None) -> None:
 def gold(
     data_dir: DataDir = None,
     full_refresh: Annotated[bool, typer.Option(help="Rebuild every model from Silver.")] = False,
+    target: Annotated[
+        GoldTarget,
+        typer.Option(help="dbt target; snowflake takes its account and key from SNOWFLAKE_*."),
+    ] = GoldTarget.duckdb,
+    database: Annotated[
+        str | None,
+        typer.Option(help="DuckDB file stem (salespipe) or Snowflake database."),
+    ] = None,
+    schema: Annotated[str, typer.Option(help="Schema of the facts and dimensions.")] = "gold",
+    silver_uri: Annotated[
+        str | None, typer.Option(help="Silver root, when not <data-dir>/silver.")
+    ] = None,
 ) -> None:
-    """Build the Gold star schema (dbt on the embedded DuckDB) and run its tests."""
+    """Build the Gold star schema (dbt, in-process) and run its tests."""
+    settings = Settings.from_env(
+        data_dir,
+        silver_uri=silver_uri,
+        gold_target=target.value,
+        gold_database=database,
+        gold_schema=schema,
+    )
     try:
-        result = build_gold(Settings.from_env(data_dir), full_refresh=full_refresh)
+        result = build_gold(settings, full_refresh=full_refresh)
     except GoldError as exc:
         fail(str(exc), 2)
     gold_summary(result)

@@ -22,10 +22,10 @@ from salespipe.settings import Settings
 
 DBT_PROJECT_ENV = "SALESPIPE_DBT_PROJECT_DIR"
 GOLD_DIR = "gold"
-DUCKDB_FILE = "salespipe.duckdb"
+DUCKDB_STEM = "salespipe"
+"""The Gold DuckDB file's name without ``.duckdb``, unless ``gold_database`` says."""
 MARTS: tuple[str, ...] = ("fact_sales", "dim_customer", "dim_product", "dim_store", "dim_date")
 DIMENSIONS: tuple[str, ...] = MARTS[1:]
-GOLD_SCHEMA = "gold"
 UNIT_TESTS_PASSED = "unit_tests.passed"
 """In the Gold dir: the code fingerprint the dbt unit tests last passed on."""
 
@@ -103,7 +103,7 @@ def gold_dir(settings: Settings) -> Path:
 
 
 def duckdb_path(settings: Settings) -> Path:
-    return gold_dir(settings) / DUCKDB_FILE
+    return gold_dir(settings) / f"{settings.gold_database or DUCKDB_STEM}.duckdb"
 
 
 def dbt_vars(settings: Settings) -> dict[str, Any]:
@@ -111,12 +111,13 @@ def dbt_vars(settings: Settings) -> dict[str, Any]:
     gold = gold_dir(settings)
     return {
         "silver_root": settings.silver.uri(),
-        "gold_duckdb_path": str(gold / DUCKDB_FILE),
+        "gold_duckdb_path": str(duckdb_path(settings)),
+        "gold_schema": settings.gold_schema,
         "gold_extension_dir": str(gold / "extensions"),
         "gold_threads": settings.threads,
         "gold_memory_limit": settings.memory_limit,
         "gold_temp_dir": str(gold / "tmp"),
-    }
+    } | ({"gold_database": settings.gold_database} if settings.gold_database else {})
 
 
 _manifests: dict[str, Any] = {}
@@ -125,7 +126,7 @@ _lock = threading.RLock()
 build at a time per process."""
 
 
-def _args(command: str, settings: Settings, target: str, extra: Sequence[str]) -> list[str]:
+def _args(command: str, settings: Settings, target: str | None, extra: Sequence[str]) -> list[str]:
     project = project_dir()
     gold = gold_dir(settings)
     return [
@@ -135,7 +136,7 @@ def _args(command: str, settings: Settings, target: str, extra: Sequence[str]) -
         "--profiles-dir",
         str(project),
         "--target",
-        target,
+        target or settings.gold_target,
         "--target-path",
         str(gold / "target"),
         "--log-path",
@@ -146,7 +147,7 @@ def _args(command: str, settings: Settings, target: str, extra: Sequence[str]) -
     ]
 
 
-def parsed_manifest(settings: Settings, target: str = "duckdb") -> Any:
+def parsed_manifest(settings: Settings, target: str | None = None) -> Any:
     """The parsed project for (project, target, vars), parsed once per process.
 
     The first call in a process parses (partially: dbt reuses ``partial_parse.msgpack``
@@ -156,6 +157,7 @@ def parsed_manifest(settings: Settings, target: str = "duckdb") -> Any:
     """
     from dbt.cli.main import dbtRunner
 
+    target = target or settings.gold_target
     key = json.dumps([str(project_dir()), target, dbt_vars(settings)], sort_keys=True)
     with _lock:
         manifest = _manifests.get(key)
@@ -173,7 +175,7 @@ def run_dbt(
     command: str,
     settings: Settings,
     *,
-    target: str = "duckdb",
+    target: str | None = None,
     extra: Sequence[str] = (),
     quiet: bool = True,
     reuse_manifest: bool = True,
@@ -278,7 +280,7 @@ def build_gold(
     select: Sequence[str] = (),
     quiet: bool = True,
 ) -> GoldResult:
-    """``dbt build`` of Gold on the embedded DuckDB target: models, then their tests.
+    """``dbt build`` of Gold on ``settings.gold_target``: models, then their tests.
 
     Warnings pass; a failing test or model makes ``success`` false and is listed with
     its name and failing-row count. Skipped nodes (downstream of a failure) also count
@@ -308,7 +310,7 @@ def build_gold(
         tests_failed=outcome.tests_failed,
         skipped=outcome.skipped,
         elapsed_s=time.perf_counter() - started,
-        duckdb_path=str(duckdb_path(settings)),
+        duckdb_path=str(duckdb_path(settings)) if settings.gold_target == "duckdb" else "",
         failures=outcome.failures,
         unit_tests_skipped=units_current,
     )
@@ -330,9 +332,9 @@ def gold_status(settings: Settings) -> dict[str, object]:
     as a decimal string, and the row count of each dimension. Zeros before a build."""
     import duckdb
 
-    path = duckdb_path(settings)
+    path, schema = duckdb_path(settings), settings.gold_schema
     empty: dict[str, object] = {"fact_rows": 0, "sales_total": "0", "dims": {}}
-    if not path.exists():
+    if settings.gold_target != "duckdb" or not path.exists():
         return empty
     con = duckdb.connect(str(path), read_only=True)
     try:
@@ -340,19 +342,19 @@ def gold_status(settings: Settings) -> dict[str, object]:
             row[0]
             for row in con.execute(
                 "SELECT table_name FROM information_schema.tables WHERE table_schema = ?",
-                [GOLD_SCHEMA],
+                [schema],
             ).fetchall()
         }
         if "fact_sales" not in tables:
             return empty
         row = con.execute(
-            f"SELECT count(*), coalesce(sum(sales), 0) FROM {GOLD_SCHEMA}.fact_sales"
+            f'SELECT count(*), coalesce(sum(sales), 0) FROM "{schema}".fact_sales'
         ).fetchone()
         assert row is not None
         dims: dict[str, int] = {}
         for name in DIMENSIONS:
             if name in tables:
-                count = con.execute(f"SELECT count(*) FROM {GOLD_SCHEMA}.{name}").fetchone()
+                count = con.execute(f'SELECT count(*) FROM "{schema}".{name}').fetchone()
                 dims[name] = int(count[0]) if count else 0
         return {"fact_rows": int(row[0]), "sales_total": str(row[1]), "dims": dims}
     finally:

@@ -24,6 +24,7 @@ MODE_ENV = "SALESPIPE_EXECUTION_MODE"
 ``kubernetes`` (Silver as a SparkApplication, dbt in a pod). Configuration, not code."""
 PIPELINE_ENV = "SALESPIPE_PIPELINE"
 _NAME = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
+_IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,254}$")
 
 
 class ConfError(ValueError):
@@ -44,6 +45,13 @@ class RunConf:
     """Silver root; ``<data_dir>/silver`` when empty."""
     gold_target: GoldTarget = "duckdb"
     """The dbt target Gold builds: the embedded DuckDB file or Snowflake."""
+    gold_database: str | None = None
+    """DuckDB file stem or Snowflake database of Gold; the target's default if None."""
+    gold_schema: str | None = None
+    """Schema of Gold's facts and dimensions; ``gold`` if None."""
+    gold_secret: str | None = None
+    """Kubernetes Secret whose keys become the dbt pod's environment (``SNOWFLAKE_*``);
+    in ``local`` mode the worker's own environment holds the credentials."""
     topic: str = "sales_events"
     """The Kafka topic whose events the streaming DAG lands."""
     mode: Mode = "local"
@@ -72,6 +80,12 @@ class RunConf:
                 validate_line_key(self.line_key)
             except ValueError as error:
                 raise ConfError(f"line_key: {error}") from None
+        for name in ("gold_database", "gold_schema"):
+            value = getattr(self, name)
+            if value is not None and not _IDENTIFIER.match(value):
+                raise ConfError(f"{name} {value!r}: expected an identifier (letters, digits, _)")
+        if self.gold_secret is not None and not _NAME.match(self.gold_secret):
+            raise ConfError(f"gold_secret {self.gold_secret!r}: expected a Secret name")
         ratio = self.max_quarantine_ratio
         if ratio is not None and not 0 <= ratio <= 1:
             raise ConfError(f"max_quarantine_ratio {ratio}: expected a share between 0 and 1")
@@ -113,4 +127,7 @@ class RunConf:
             bronze_uri=self.bronze_uri,
             silver_uri=self.silver_uri,
             line_key=self.line_key or LINE_KEY,
+            gold_target=self.gold_target,
+            gold_database=self.gold_database,
+            gold_schema=self.gold_schema or "gold",
         )

@@ -61,6 +61,9 @@ def _params() -> dict[str, Param]:
         "bronze_uri": Param(None, **text, description="Bronze root (default <data_dir>/bronze)"),
         "silver_uri": Param(None, **text, description="Silver root (default <data_dir>/silver)"),
         "gold_target": Param("duckdb", enum=["duckdb", "snowflake"], description="dbt target"),
+        "gold_database": Param(None, **text, description="Gold DuckDB file stem / database"),
+        "gold_schema": Param(None, **text, description="Gold schema (default gold)"),
+        "gold_secret": Param(None, **text, description="Secret with the target's credentials"),
         "topic": Param(defaults.topic, type="string", description="Kafka topic of events"),
         "mode": Param(defaults.mode, enum=["local", "kubernetes"], description="Engine mode"),
         "spark": Param(None, type=["null", "object"], description="Spark resources/image"),
@@ -261,19 +264,21 @@ def sales_analytics() -> DAG:
             from airflow.providers.cncf.kubernetes.operators.pod import KubernetesPodOperator
 
             @task
-            def pod_arguments(conf: dict[str, Any]) -> list[str]:
-                return gold_arguments(RunConf.from_mapping(conf))
+            def gold_pod(conf: dict[str, Any]) -> dict[str, Any]:
+                from salespipe.orchestration.gold_pod import render_gold_pod
 
+                image = os.environ.get(IMAGE_ENV, "ghcr.io/salespipe/salespipe:0.1.0")
+                return render_gold_pod(RunConf.from_mapping(conf), image)
+
+            # The rendered template carries image, command, arguments and the Secret
+            # holding the target's credentials (a mapped pod per changed pipeline).
             KubernetesPodOperator.partial(
                 task_id="gold",
                 name="salespipe-gold",
                 namespace="salespipe",
-                image=os.environ.get(IMAGE_ENV, "ghcr.io/salespipe/salespipe:0.1.0"),
-                cmds=["salespipe"],
-                service_account_name="salespipe-gold",
                 get_logs=True,
                 on_finish_action="delete_succeeded_pod",
-            ).expand(arguments=pod_arguments.expand(conf=confs))
+            ).expand(pod_template_dict=gold_pod.expand(conf=confs))
         else:
 
             @task
@@ -284,11 +289,6 @@ def sales_analytics() -> DAG:
 
             gold.expand(conf=confs)
     return dag
-
-
-def gold_arguments(conf: RunConf) -> list[str]:
-    """``salespipe gold`` arguments for the dbt pod of ``conf``'s pipeline."""
-    return ["gold", "--data-dir", conf.data_dir]
 
 
 def kafka_connector_monitor() -> DAG:

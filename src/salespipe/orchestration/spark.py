@@ -19,7 +19,7 @@ JOB_FILE = "local:///opt/salespipe/jobs/silver_spark.py"
 """The Spark job inside the salespipe image (built by the Spark engine's issue)."""
 
 DELTA_CATALOG = "org.apache.spark.sql.delta.catalog.DeltaCatalog"
-_RESTRICTED = {
+RESTRICTED = {
     "runAsNonRoot": True,
     "allowPrivilegeEscalation": False,
     "capabilities": {"drop": ["ALL"]},
@@ -78,7 +78,7 @@ def render_spark_application(conf: RunConf, spark: SparkSpec, run_id: str = "") 
     pod = {
         "labels": labels,
         "serviceAccount": spark.service_account,
-        "securityContext": _RESTRICTED,
+        "securityContext": RESTRICTED,
     }
     return {
         "apiVersion": API_VERSION,
