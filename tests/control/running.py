@@ -56,14 +56,19 @@ class Operator:
         return {}
 
     def wait_condition(
-        self, name: str, kind: str, status: str, reason: str | None = None
+        self,
+        name: str,
+        kind: str,
+        status: str,
+        reason: str | None = None,
+        timeout: float = 60.0,
     ) -> dict[str, Any]:
         def probe() -> dict[str, Any] | None:
             cond = self.condition(name, kind)
             ok = cond.get("status") == status and reason in (None, cond.get("reason"))
             return cond if ok else None
 
-        return wait_for(probe, f"{name} {kind}={status} {reason or ''}")
+        return wait_for(probe, f"{name} {kind}={status} {reason or ''}", timeout=timeout)
 
     def child(self, kind: ChildKind, name: str) -> dict[str, Any] | None:
         try:

@@ -75,3 +75,32 @@ def test_an_applied_pipeline_is_refined_by_the_run_it_triggers(
     layers = wait_for(lambda: operator.pipelines.get(name)["status"].get("layers"), "figures")
     assert layers["bronzeFiles"] == figures["bronze"]["files"]
     assert layers["silverRows"] + layers["quarantinedRows"] >= silver["rows"]
+
+
+def test_an_airflow_outage_is_reported_and_the_run_triggered_once_it_returns(
+    operator: Operator, local_airflow: LocalAirflow, tmp_path: Path
+) -> None:
+    """The real API server goes away: the pipeline says why it cannot run, and its run
+    is triggered, once, when the server is back."""
+    name = unique("outage")
+    local_airflow.stop_component("api-server")
+    try:
+        operator.pipelines.create(
+            pipeline(
+                name,
+                source={"batch": {"bronzeUri": str(tmp_path / "bronze")}},
+                silver={"uri": str(tmp_path / "silver")},
+            )
+        )
+        down = operator.wait_condition(name, "OrchestrationReady", "False", "AirflowUnreachable")
+        assert "127.0.0.1" in down["message"]  # says where it could not reach
+        assert local_airflow.password not in str(operator.pipelines.get(name)["status"])
+        assert "lastRun" not in operator.pipelines.get(name)["status"]
+    finally:
+        local_airflow.start_component("api-server")
+    operator.wait_condition(name, "OrchestrationReady", "True", timeout=120)
+    run_id = dag_run_id(operator.owner(name), 1)
+    assert operator.pipelines.get(name)["status"]["lastRun"]["dagRunId"] == run_id
+    with AirflowClient(local_airflow.url, USERNAME, local_airflow.password) as api:
+        mine = [r.dag_run_id for r in api.runs("sales_batch") if name in r.dag_run_id]
+    assert mine == [run_id]

@@ -144,22 +144,38 @@ class LocalAirflow(Service):
             migrated.touch()
         (self.home / "logs").mkdir(exist_ok=True)
         try:
-            for component, flags in COMPONENTS.items():
-                log = (self.home / "logs" / f"{component}.log").open("ab")
-                self._logs.append(log)
-                self._processes[component] = subprocess.Popen(
-                    [self._airflow(), component, *flags],
-                    env=env,
-                    stdin=subprocess.DEVNULL,
-                    stdout=log,
-                    stderr=subprocess.STDOUT,
-                    start_new_session=True,
-                )
+            for component in COMPONENTS:
+                self._spawn(component, env)
             self._wait_healthy(timeout)
         except BaseException:
             self.stop()
             raise
         return self
+
+    def _spawn(self, component: str, env: dict[str, str]) -> None:
+        log = (self.home / "logs" / f"{component}.log").open("ab")
+        self._logs.append(log)
+        self._processes[component] = subprocess.Popen(
+            [self._airflow(), component, *COMPONENTS[component]],
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+
+    def stop_component(self, component: str) -> None:
+        """Stop one component (e.g. the API server, to see clients cope with an outage)."""
+        process = self._processes.pop(component)
+        stop_group(process.pid, lambda: process.poll() is not None)
+        process.wait(timeout=10)
+
+    def start_component(self, component: str, timeout: float = 120.0) -> None:
+        """Start a component stopped by ``stop_component`` and wait until healthy."""
+        if component in self._processes:
+            raise AirflowError(f"airflow {component} is already running")
+        self._spawn(component, self.environment())
+        self._wait_healthy(timeout)
 
     def health(self) -> dict[str, Any] | None:
         """The API server's health document, or None while it does not answer."""
