@@ -23,11 +23,31 @@ DNS_SUBDOMAIN = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?
 IDENTIFIER = r"^[A-Za-z_][A-Za-z0-9_]*$"
 QUANTITY = r"^[0-9]+[kmgtKMGT]?$"
 
-_CRON_ITEM = r"([*]|[0-9]{1,2}(-[0-9]{1,2})?|[A-Za-z]{3}(-[A-Za-z]{3})?)(/[0-9]{1,2})?"
-_CRON_FIELD = rf"{_CRON_ITEM}(,{_CRON_ITEM})*"
-_CRON_PRESET = "@(yearly|annually|monthly|weekly|daily|midnight|hourly)"
-CRON = rf"^({_CRON_PRESET}|{_CRON_FIELD}( +{_CRON_FIELD}){{4}})$"
-"""Five-field cron (numbers, names, ranges, steps, lists) or an @-preset."""
+
+def _cron_field(number: str, names: str = "") -> str:
+    """One cron field: a list of ``*``, values or ranges (``a-b``, wrapping around when
+    ``a > b``), each with an optional step ``/1`` to ``/99``. Values are in the field's
+    range, or its three-letter names in any case. No backslashes: the pattern sits in
+    a CEL string literal."""
+    value = f"({number}|(?i:{names}))" if names else f"({number})"
+    item = f"([*]|{value}(-{value})?)(/[1-9][0-9]?)?"
+    return f"{item}(,{item})*"
+
+
+_CRON_FIELDS = (
+    _cron_field("[0-5]?[0-9]"),  # minute 0-59
+    _cron_field("[01]?[0-9]|2[0-3]"),  # hour 0-23
+    _cron_field("0?[1-9]|[12][0-9]|3[01]"),  # day of month 1-31
+    _cron_field("0?[1-9]|1[0-2]", "jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec"),
+    _cron_field("0?[0-7]", "sun|mon|tue|wed|thu|fri|sat"),  # day of week, 0 and 7 Sunday
+)
+CRON_PRESETS = ("yearly", "annually", "monthly", "weekly", "daily", "midnight", "hourly")
+"""The @-presets croniter (and Airflow) know; @once and @reboot have no cron ticks."""
+CRON = rf"^(@({'|'.join(CRON_PRESETS)})|{' +'.join(_CRON_FIELDS)})$"
+"""Five-field cron (minute hour day-of-month month day-of-week: numbers in range,
+names, ranges, steps, lists) or an @-preset: exactly what croniter evaluates, so a
+schedule the API server admits always has ticks to compute (bar dates that never
+come, such as 30 February, which the operator reports)."""
 
 SECRET_LIKE_KEY = (
     r"(?i)(passw(or)?d|secret|token|credential|private[._-]?key|access[._-]?key|api[._-]?key)"
@@ -91,7 +111,13 @@ class BatchSource:
         str,
         Constraints(
             max_length=128,
-            rules=(Rule(f"self.matches('{CRON}')", "schedule must be a cron expression"),),
+            rules=(
+                Rule(
+                    f"self.matches('{CRON}')",
+                    "schedule must be a cron expression: five fields with values in range,"
+                    " or @hourly, @daily, @midnight, @weekly, @monthly, @yearly, @annually",
+                ),
+            ),
         ),
     ] = "@hourly"
     """When the batch DAG runs: five-field cron or an @-preset such as @hourly."""
