@@ -41,6 +41,7 @@ _CRON_FIELDS = (
     _cron_field("0?[1-9]|1[0-2]", "jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec"),
     _cron_field("0?[0-7]", "sun|mon|tue|wed|thu|fri|sat"),  # day of week, 0 and 7 Sunday
 )
+DEFAULT_SCHEDULE = "@hourly"
 CRON_PRESETS = ("yearly", "annually", "monthly", "weekly", "daily", "midnight", "hourly")
 """The @-presets croniter (and Airflow) know; @once and @reboot have no cron ticks."""
 CRON = rf"^(@({'|'.join(CRON_PRESETS)})|{' +'.join(_CRON_FIELDS)})$"
@@ -119,7 +120,7 @@ class BatchSource:
                 ),
             ),
         ),
-    ] = "@hourly"
+    ] = DEFAULT_SCHEDULE
     """When the batch DAG runs: five-field cron or an @-preset such as @hourly."""
 
 
