@@ -121,7 +121,9 @@ class BatchSource:
             ),
         ),
     ] = DEFAULT_SCHEDULE
-    """When the batch DAG runs: five-field cron or an @-preset such as @hourly."""
+    """When the operator triggers the batch DAG: five-field cron or an @-preset such as
+    @hourly, in UTC. Only the most recent due tick runs (no backlog), and not while the
+    pipeline's previous run is unfinished."""
 
 
 @dataclass(frozen=True)
@@ -357,22 +359,41 @@ class Condition:
     """The spec generation this condition was computed from."""
 
 
+RunTrigger = Literal["spec", "schedule"]
+
+
 @dataclass(frozen=True)
 class LastRun:
-    """The latest Airflow DAG run the operator triggered (no history: status stays small)."""
+    """The latest Airflow DAG run the operator triggered, of either kind (no history:
+    status stays small)."""
 
     dag_id: Annotated[str, Constraints(max_length=250)]
     """The triggered DAG."""
     dag_run_id: Annotated[str, Constraints(max_length=250)]
-    """Deterministic run id: pipeline uid + generation."""
+    """Deterministic run id: pipeline uid + generation (suffix g1, g2, ...) or schedule
+    tick (suffix s20260301T1215Z)."""
     generation: Annotated[int, Constraints(minimum=0)]
-    """The spec generation the run was triggered for."""
+    """The spec generation whose conf the run carries."""
     state: Annotated[str, Constraints(max_length=32)]
     """Airflow's run state: queued, running, success or failed."""
+    trigger: RunTrigger = "spec"
+    """spec: a new spec generation (create, update, resume); schedule: a schedule tick."""
     triggered_at: Timestamp | None = None
     """When the run was triggered."""
     updated_at: Timestamp | None = None
     """When the operator saw the state change last (not every poll: status stays quiet)."""
+
+
+@dataclass(frozen=True)
+class ScheduleStatus:
+    """Where spec.source.batch.schedule stands (ticks in UTC, whole minutes)."""
+
+    last_tick: Timestamp | None = None
+    """The latest tick handled: its run triggered, or covered by a spec change's run
+    triggered while it was due."""
+    next_tick: Timestamp | None = None
+    """The first tick not handled yet; in the past while it waits for the pipeline's
+    unfinished run. Absent while suspended or when the schedule never fires."""
 
 
 @dataclass(frozen=True)
@@ -408,6 +429,8 @@ class SalesPipelineStatus:
     ) = None
     """Ready, TopicReady, ConnectorReady, OrchestrationReady."""
     last_run: LastRun | None = None
-    """The latest triggered DAG run."""
+    """The latest triggered DAG run, for a spec change or a schedule tick."""
+    schedule: ScheduleStatus | None = None
+    """The batch schedule's last handled and next tick."""
     layers: LayerFigures | None = None
     """Figures of the latest successful run."""

@@ -26,6 +26,11 @@ from salespipe.control.model import DEFAULT_SCHEDULE
 MINUTE = timedelta(minutes=1)
 
 
+def utc_now() -> datetime:
+    """The wall clock the operator reads by default (the reconciler's ``clock``)."""
+    return datetime.now(UTC)
+
+
 def parse_time(text: str) -> datetime:
     """An API timestamp (RFC 3339, ``Z``) as an aware UTC datetime."""
     return datetime.fromisoformat(text).astimezone(UTC)
