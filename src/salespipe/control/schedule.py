@@ -8,8 +8,9 @@ last tick the operator handled, and of those only the most recent one that has
 come is run. A pipeline that was suspended, or an operator that was down, for a day
 gets one run, not a backlog; a tick before the pipeline existed is never run.
 
-Every function takes the time it reasons about as an argument: the reconciler and
-the resync loop pass their clock's reading, the tests a fixed one.
+Apart from ``utc_now``, every function takes the time it reasons about as an
+argument: the reconciler and the resync loop pass their clock's reading (``utc_now``
+unless injected), the tests a fixed one.
 """
 
 from __future__ import annotations
