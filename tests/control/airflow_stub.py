@@ -32,6 +32,8 @@ class StubRun:
     state: str = "queued"
     xcom: dict[str, Any] = field(default_factory=dict)
     """``return_value`` XCom by task id."""
+    created_at: float = field(default_factory=time.time)
+    """When the trigger request created the run (wall clock, for timing a schedule)."""
 
 
 @dataclass
@@ -48,6 +50,8 @@ class AirflowStub:
     """Every trigger request (dag_id, dag_run_id), duplicates included."""
     tokens: set[str] = field(default_factory=set)
     trigger_delay_s: float = 0.0
+    initial_state: str = "queued"
+    """The state a new run starts in ("success": runs that finish at once)."""
     """Hold a new run's answer this long after recording it: a caller killed meanwhile
     has triggered the run without learning so (the mid-reconcile restart case)."""
     _server: ThreadingHTTPServer | None = None
@@ -94,7 +98,7 @@ class AirflowStub:
                     stub.posts.append((dag_id, run_id))
                     if (dag_id, run_id) in stub.runs:
                         return self.reply(409, {"detail": f"DAG Run {run_id} already exists"})
-                    run = StubRun(dag_id, run_id, body.get("conf") or {})
+                    run = StubRun(dag_id, run_id, body.get("conf") or {}, stub.initial_state)
                     stub.runs[(dag_id, run_id)] = run
                 time.sleep(stub.trigger_delay_s)
                 return self.reply(200, _run_json(run))

@@ -4,10 +4,19 @@ salespipe.dev.airflow)."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta, timezone
+
 import pytest
 
-from salespipe.control.airflow import Orchestrator, dag_run_id, layer_figures, run_conf
+from salespipe.control.airflow import (
+    Orchestrator,
+    dag_run_id,
+    layer_figures,
+    run_conf,
+    scheduled_run_id,
+)
 from salespipe.control.children import Owner
+from salespipe.control.crd import NAME_MAX
 from salespipe.control.model import LayerFigures, SalesPipelineSpec
 from salespipe.control.schema import from_api
 from salespipe.orchestration.airflow_api import AirflowAPIError, AirflowClient, AirflowUnavailable
@@ -152,3 +161,19 @@ def test_a_tasks_xcom_is_read_and_a_missing_one_is_none(airflow_stub: AirflowStu
     value = airflow.xcom("sales_batch", run_id, "silver")
     assert layer_figures(value) == LayerFigures(bronze_files=2, silver_rows=10)
     assert layer_figures(None) is None
+
+
+def test_scheduled_run_id_is_deterministic_per_uid_and_tick_and_fits_airflow() -> None:
+    tick = datetime(2026, 3, 1, 12, 15, tzinfo=UTC)
+    assert scheduled_run_id(OWNER, tick) == f"salespipe__emea__{OWNER.uid}__s20260301T1215Z"
+    assert scheduled_run_id(OWNER, tick) != scheduled_run_id(OWNER, tick + timedelta(minutes=15))
+    assert scheduled_run_id(OWNER, tick) != scheduled_run_id(Owner("emea", "sales", "other"), tick)
+    # The same instant in another zone is the same tick.
+    assert scheduled_run_id(OWNER, tick.astimezone(timezone(timedelta(hours=-5)))) == (
+        scheduled_run_id(OWNER, tick)
+    )
+    longest = Owner("x" * NAME_MAX, "sales", OWNER.uid)
+    assert len(scheduled_run_id(longest, tick)) <= 250
+    assert len(dag_run_id(longest, 2**63 - 1)) <= 250
+    # Generation runs end in __g<n>: the two kinds never share an id.
+    assert dag_run_id(OWNER, 1) == f"salespipe__emea__{OWNER.uid}__g1"

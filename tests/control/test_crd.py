@@ -13,6 +13,7 @@ import yaml
 from kubernetes import client  # type: ignore[import-untyped]
 
 from salespipe.control.crd import CRD_PATH, DOCS_PATH, GROUP, crd_yaml, docs_markdown, render_crd
+from salespipe.control.model import CRON_PRESETS
 from salespipe.dev.shared import repo_root
 from tests.control.conftest import Pipelines, pipeline, rejection, unique
 
@@ -78,6 +79,25 @@ def test_batch_only_pipeline_has_no_streaming_section(pipelines: Pipelines) -> N
     body = pipeline(unique("batch"), source={"batch": {"bronzeUri": "/data/bronze"}})
     body["spec"]["silver"] = {"uri": "/data/silver"}
     assert "streaming" not in pipelines.create(body)["spec"]["source"]
+
+
+ACCEPTED_SCHEDULES = [
+    *(f"@{preset}" for preset in CRON_PRESETS),
+    "* * * * *",
+    "*/15 * * * *",
+    "5,35 0-6/2 1,15 JAN-Mar,jul mon-FRI",
+    "59 23 31 12 7",
+    "0 22-2 * * sat-sun",
+    "00 08 01 01 0",
+]
+
+
+def test_schedules_croniter_reads_are_accepted(pipelines: Pipelines) -> None:
+    """The API server's rule, not only Python's re, admits these (RE2 semantics)."""
+    for schedule in ACCEPTED_SCHEDULES:
+        body = pipeline(unique("cron"))
+        body["spec"]["source"]["batch"]["schedule"] = schedule
+        assert pipelines.create(body)["spec"]["source"]["batch"]["schedule"] == schedule
 
 
 def test_full_snowflake_spark_pipeline_is_accepted(pipelines: Pipelines) -> None:
@@ -149,6 +169,29 @@ INVALID: list[tuple[str, Edit, list[str]]] = [
         _set("source.batch.schedule", "0 * * *"),
         ["schedule must be a cron expression"],
     ),
+    (
+        "minute out of range",
+        _set("source.batch.schedule", "60 * * * *"),
+        ["spec.source.batch.schedule", "schedule must be a cron expression"],
+    ),
+    (
+        "day of month zero",
+        _set("source.batch.schedule", "0 0 0 * *"),
+        ["schedule must be a cron expression"],
+    ),
+    (
+        "month name in the day-of-week field",
+        _set("source.batch.schedule", "0 0 * * jan"),
+        ["schedule must be a cron expression"],
+    ),
+    (
+        "step of zero",
+        _set("source.batch.schedule", "*/0 * * * *"),
+        ["schedule must be a cron expression"],
+    ),
+    # Presets without cron ticks: croniter cannot evaluate them, so neither can the operator.
+    ("@once", _set("source.batch.schedule", "@once"), ["schedule must be a cron expression"]),
+    ("@reboot", _set("source.batch.schedule", "@reboot"), ["schedule must be a cron expression"]),
     (
         "zero partitions",
         _set("source.streaming.partitions", 0),

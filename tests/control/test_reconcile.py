@@ -4,20 +4,27 @@ Strimzi, and what never reaches status or events."""
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
 from kubernetes import client  # type: ignore[import-untyped]
 
 from salespipe.control.children import TOPIC
 from salespipe.control.reconcile import Kube, OperatorConfig, Reconciler
+from salespipe.control.schedule import utc_now
 from salespipe.orchestration.airflow_api import AirflowClient
 from tests.control.airflow_stub import AirflowStub
 from tests.control.conftest import NS, Pipelines, pipeline, unique
 
 
-def reconciler(kube_client: client.ApiClient, stub: AirflowStub) -> Reconciler:
+def reconciler(
+    kube_client: client.ApiClient,
+    stub: AirflowStub,
+    clock: Callable[[], datetime] = utc_now,
+) -> Reconciler:
     airflow = AirflowClient(stub.url, stub.username, stub.password)
-    return Reconciler(Kube(kube_client), airflow, OperatorConfig(await_strimzi=True))
+    return Reconciler(Kube(kube_client), airflow, OperatorConfig(await_strimzi=True), clock)
 
 
 def strimzi_marks_ready(api: client.CustomObjectsApi, name: str) -> None:

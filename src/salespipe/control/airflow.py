@@ -7,14 +7,16 @@ it; tests may pass anything else that does. Its errors are the operator's too:
 refusal: unknown DAG, bad conf, bad credentials).
 
 Triggering is idempotent by construction: the run id is derived from the
-pipeline's uid and spec generation, so an operator that restarts between
-triggering and recording the run triggers the same id again, Airflow answers 409,
-and the client returns the existing run (no duplicate runs).
+pipeline's uid and spec generation, or from its uid and schedule tick, so an
+operator that restarts between triggering and recording the run triggers the same
+id again, Airflow answers 409, and the client returns the existing run (no
+duplicate runs).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from salespipe.control.children import Owner
@@ -46,6 +48,17 @@ def dag_run_id(owner: Owner, generation: int) -> str:
     """One run per (pipeline object, spec generation); a re-created pipeline of the
     same name has a new uid, so it never collides with its predecessor's runs."""
     return f"salespipe__{owner.name}__{owner.uid}__g{generation}"
+
+
+def scheduled_run_id(owner: Owner, tick: datetime) -> str:
+    """One run per (pipeline object, schedule tick), e.g. ``...__s20260301T1215Z``; the
+    ``s`` keeps it apart from the generation runs' ``g``, and at most 129 characters
+    fit Airflow's 250.
+
+    The tick is not sent as the run's logical date: Airflow keeps logical dates
+    unique per DAG, and every pipeline shares the batch DAG, so two pipelines on the
+    same tick would collide. The run id carries it instead."""
+    return f"salespipe__{owner.name}__{owner.uid}__s{tick.astimezone(UTC):%Y%m%dT%H%MZ}"
 
 
 def run_conf(owner: Owner, spec: SalesPipelineSpec) -> dict[str, Any]:

@@ -43,6 +43,8 @@ PRINTER_COLUMNS = [
     {"name": "Engine", "type": "string", "jsonPath": ".spec.engine.mode"},
     {"name": "Gold target", "type": "string", "jsonPath": ".spec.gold.target"},
     {"name": "Last run", "type": "string", "jsonPath": ".status.lastRun.state"},
+    # A string, not a date: kubectl prints a date column as an age, "<invalid>" when ahead.
+    {"name": "Next run", "type": "string", "jsonPath": ".status.schedule.nextTick"},
     {"name": "Age", "type": "date", "jsonPath": ".metadata.creationTimestamp"},
 ]
 

@@ -7,7 +7,9 @@ Triggers, all ending in the same level-based pass (``reconcile.Reconciler``):
 * any change to, or deletion of, a child labelled ``salespipe.io/pipeline`` that
   the operator did not write itself (drift correction, and Strimzi's status);
 * a resync loop: pipelines with an unfinished DAG run every ``poll_seconds``, every
-  pipeline every ``resync_seconds``.
+  pipeline every ``resync_seconds``, and a pipeline whose schedule tick has come at
+  that tick: the loop sleeps until the nearest tick when it comes before the next
+  poll, and a turn costs one LIST plus passes for the pipelines with something due.
 
 Why the resync loop is not a kopf timer: kopf puts a finalizer on every object a
 timer or daemon serves, so deleting a pipeline would hang while the operator is
@@ -28,6 +30,7 @@ import logging
 import os
 import time
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -39,14 +42,18 @@ from prometheus_client import start_http_server
 from salespipe.control.airflow import Orchestrator
 from salespipe.control.children import CONNECTOR, PIPELINE_LABEL, TOPIC, Owner
 from salespipe.control.crd import GROUP, PLURAL, VERSION
-from salespipe.control.metrics import DURATION, ERRORS, RECONCILES, ReadyBook
-from salespipe.control.reconcile import Kube, OperatorConfig, Reconciler
+from salespipe.control.metrics import DURATION, ERRORS, RECONCILES, RUNS_TRIGGERED, ReadyBook
+from salespipe.control.reconcile import Kube, OperatorConfig, Outcome, Reconciler
+from salespipe.control.schedule import PipelineSchedule
 from salespipe.orchestration.airflow_api import AirflowClient
 
 log = logging.getLogger("salespipe.control")
 ENV_PREFIX = "SALESPIPE_"
 WORKERS = 16
 """Threads for synchronous passes (and the API client's connection pool)."""
+TICK_MARGIN_S = 0.05
+"""The loop wakes this long after a tick, so that the tick has come by the clock the
+pass reads (the sleep runs on the monotonic clock, ticks on the wall clock)."""
 
 
 def _env(name: str, default: str) -> str:
@@ -90,6 +97,61 @@ def api_client() -> client.ApiClient:
 
 
 @dataclass
+class Resync:
+    """The resync loop's plan, free of I/O (tests drive it with their own clock): which
+    pipelines a turn passes, and when the next turn is."""
+
+    reconciler: Reconciler
+    seen: dict[str, float] = field(default_factory=dict)
+    """uid -> monotonic time of the pipeline's last full pass from the loop."""
+    next_tick: datetime | None = None
+    """The nearest schedule tick still to come: the next turn is due by then."""
+
+    def turn(
+        self, bodies: list[dict[str, Any]], mono: float, now: datetime
+    ) -> list[tuple[dict[str, Any], str]]:
+        """The passes of one turn over the listed pipelines, as (body, trigger):
+        ``resync`` (full) every ``resync_seconds``; else ``schedule`` once a tick has
+        come, ``poll`` while a run is unfinished or Airflow did not answer (light).
+        Pipelines with nothing due cost no call."""
+        cfg = self.reconciler.config
+        alive = {b["metadata"]["uid"] for b in bodies}
+        for uid in set(self.seen) - alive:
+            del self.seen[uid]
+        self.next_tick = None
+        passes: list[tuple[dict[str, Any], str]] = []
+        for body in bodies:
+            if not self.reconciler.serves(body["metadata"]["namespace"]):
+                continue
+            uid = body["metadata"]["uid"]
+            tick = PipelineSchedule.from_body(body).pending()
+            if mono - self.seen.setdefault(uid, mono) >= cfg.resync_seconds:
+                self.seen[uid] = mono
+                passes.append((body, "resync"))
+            elif tick is not None and tick <= now:
+                passes.append((body, "schedule"))
+            elif self.reconciler.needs_poll(body):
+                passes.append((body, "poll"))
+            self.expect(tick, now)
+        return passes
+
+    def expect(self, tick: datetime | None, now: datetime) -> None:
+        """Note a tick to come: from a listing, or from the status a pass just wrote
+        (so a run triggered now does not leave the following tick to the next poll)."""
+        if tick is not None and tick > now and (self.next_tick is None or tick < self.next_tick):
+            self.next_tick = tick
+
+    def delay(self, now: datetime) -> float:
+        """Seconds until the next turn: ``poll_seconds``, or less when a tick comes
+        sooner. A tick already come (waiting for an unfinished run) does not count:
+        the poll serves it, and the loop never spins."""
+        poll = self.reconciler.config.poll_seconds
+        if self.next_tick is None:
+            return poll
+        return max(0.0, min(poll, (self.next_tick - now).total_seconds() + TICK_MARGIN_S))
+
+
+@dataclass
 class Runtime:
     """What the handlers share: one reconciler, the Ready book, the resync task."""
 
@@ -98,7 +160,7 @@ class Runtime:
     resync: asyncio.Task[None] | None = None
     metrics: Any = None
 
-    def run_pass(self, trigger: str, body: dict[str, Any], children: bool = True) -> str:
+    def run_pass(self, trigger: str, body: dict[str, Any], children: bool = True) -> Outcome | None:
         """One reconcile pass with metrics; kopf retries on a Kubernetes API error."""
         t0 = time.perf_counter()
         result = "error"
@@ -110,6 +172,8 @@ class Runtime:
                 for cond in outcome.status["conditions"]:
                     if cond["reason"] in {"AirflowUnreachable", "AirflowRejected", "ApplyFailed"}:
                         ERRORS.labels(cond["reason"]).inc()
+                if outcome.triggered:
+                    RUNS_TRIGGERED.labels(outcome.triggered).inc()
         except ApiException as err:
             ERRORS.labels("KubernetesAPI").inc()
             raise kopf.TemporaryError(
@@ -121,45 +185,38 @@ class Runtime:
         finally:
             DURATION.observe(time.perf_counter() - t0)
             RECONCILES.labels(trigger, result).inc()
-        return result
+        return outcome
 
     async def resync_loop(self) -> None:
         """Poll unfinished runs often (light passes), resync everything now and then
-        (full passes: children re-applied)."""
-        cfg = self.reconciler.config
-        seen: dict[str, float] = {}
+        (full passes: children re-applied), and pass each pipeline at its schedule
+        ticks (light passes)."""
+        plan = Resync(self.reconciler)
+        clock = self.reconciler.clock
         gate = asyncio.Semaphore(WORKERS)
 
-        async def one(body: dict[str, Any], full: bool) -> None:
+        async def one(body: dict[str, Any], trigger: str) -> None:
             async with gate:
                 try:
-                    trigger = "resync" if full else "poll"
-                    await asyncio.to_thread(self.run_pass, trigger, body, full)
+                    outcome = await asyncio.to_thread(
+                        self.run_pass, trigger, body, trigger == "resync"
+                    )
                 except Exception as err:  # one pipeline's failure must not stop the loop
                     log.warning("resync of %s failed: %s", body["metadata"]["name"], err)
+                    return
+            if outcome is not None:
+                plan.expect(outcome.next_tick, clock())
 
         while True:
-            await asyncio.sleep(cfg.poll_seconds)
+            await asyncio.sleep(plan.delay(clock()))
             try:
                 bodies = await asyncio.to_thread(self.reconciler.kube.list_pipelines)
             except (ApiException, OSError) as err:
                 log.warning("listing pipelines failed: %s", err)
+                plan.next_tick = None  # retry after poll_seconds, not at once
                 continue
-            clock = time.monotonic()
-            alive = {b["metadata"]["uid"] for b in bodies}
-            for uid in set(seen) - alive:
-                del seen[uid]
-            due: list[tuple[dict[str, Any], bool]] = []
-            for body in bodies:
-                if not self.reconciler.serves(body["metadata"]["namespace"]):
-                    continue
-                uid = body["metadata"]["uid"]
-                if clock - seen.setdefault(uid, clock) >= cfg.resync_seconds:
-                    seen[uid] = clock
-                    due.append((body, True))
-                elif self.reconciler.needs_poll(body):
-                    due.append((body, False))
-            await asyncio.gather(*(one(b, full) for b, full in due))
+            passes = plan.turn(bodies, time.monotonic(), clock())
+            await asyncio.gather(*(one(body, trigger) for body, trigger in passes))
 
 
 @dataclass

@@ -1,7 +1,8 @@
 """Prometheus metrics of the operator, served on ``/metrics``.
 
-Reconciles by trigger and result, errors by kind, pass durations, and how many
-pipelines are Ready (True/False/Unknown), which is what an alert watches.
+Reconciles by trigger and result, errors by kind, DAG runs triggered by kind, pass
+durations, and how many pipelines are Ready (True/False/Unknown), which is what an
+alert watches.
 """
 
 from __future__ import annotations
@@ -12,13 +13,20 @@ from prometheus_client import Counter, Gauge, Histogram
 
 RECONCILES = Counter(
     "salespipe_operator_reconciles",
-    "Reconcile passes by trigger (create, update, resume, drift, resync, poll) and Ready result.",
+    "Reconcile passes by trigger (create, update, resume, drift, resync, poll, schedule) and"
+    " Ready result.",
     ["trigger", "result"],
 )
 ERRORS = Counter(
     "salespipe_operator_reconcile_errors",
     "Reconcile passes that failed or could not reach a dependency, by kind.",
     ["kind"],
+)
+RUNS_TRIGGERED = Counter(
+    "salespipe_operator_runs_triggered",
+    "DAG runs triggered, by what they were for: a spec generation or a schedule tick"
+    " (a run adopted after a restart counts again).",
+    ["trigger"],
 )
 DURATION = Histogram(
     "salespipe_operator_reconcile_duration_seconds",

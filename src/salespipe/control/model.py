@@ -23,11 +23,32 @@ DNS_SUBDOMAIN = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?
 IDENTIFIER = r"^[A-Za-z_][A-Za-z0-9_]*$"
 QUANTITY = r"^[0-9]+[kmgtKMGT]?$"
 
-_CRON_ITEM = r"([*]|[0-9]{1,2}(-[0-9]{1,2})?|[A-Za-z]{3}(-[A-Za-z]{3})?)(/[0-9]{1,2})?"
-_CRON_FIELD = rf"{_CRON_ITEM}(,{_CRON_ITEM})*"
-_CRON_PRESET = "@(yearly|annually|monthly|weekly|daily|midnight|hourly)"
-CRON = rf"^({_CRON_PRESET}|{_CRON_FIELD}( +{_CRON_FIELD}){{4}})$"
-"""Five-field cron (numbers, names, ranges, steps, lists) or an @-preset."""
+
+def _cron_field(number: str, names: str = "") -> str:
+    """One cron field: a list of ``*``, values or ranges (``a-b``, wrapping around when
+    ``a > b``), each with an optional step ``/1`` to ``/99``. Values are in the field's
+    range, or its three-letter names in any case. No backslashes: the pattern sits in
+    a CEL string literal."""
+    value = f"({number}|(?i:{names}))" if names else f"({number})"
+    item = f"([*]|{value}(-{value})?)(/[1-9][0-9]?)?"
+    return f"{item}(,{item})*"
+
+
+_CRON_FIELDS = (
+    _cron_field("[0-5]?[0-9]"),  # minute 0-59
+    _cron_field("[01]?[0-9]|2[0-3]"),  # hour 0-23
+    _cron_field("0?[1-9]|[12][0-9]|3[01]"),  # day of month 1-31
+    _cron_field("0?[1-9]|1[0-2]", "jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec"),
+    _cron_field("0?[0-7]", "sun|mon|tue|wed|thu|fri|sat"),  # day of week, 0 and 7 Sunday
+)
+DEFAULT_SCHEDULE = "@hourly"
+CRON_PRESETS = ("yearly", "annually", "monthly", "weekly", "daily", "midnight", "hourly")
+"""The @-presets croniter (and Airflow) know; @once and @reboot have no cron ticks."""
+CRON = rf"^(@({'|'.join(CRON_PRESETS)})|{' +'.join(_CRON_FIELDS)})$"
+"""Five-field cron (minute hour day-of-month month day-of-week: numbers in range,
+names, ranges, steps, lists) or an @-preset: exactly what croniter evaluates, so a
+schedule the API server admits always has ticks to compute (bar dates that never
+come, such as 30 February, which the operator reports)."""
 
 SECRET_LIKE_KEY = (
     r"(?i)(passw(or)?d|secret|token|credential|private[._-]?key|access[._-]?key|api[._-]?key)"
@@ -91,10 +112,18 @@ class BatchSource:
         str,
         Constraints(
             max_length=128,
-            rules=(Rule(f"self.matches('{CRON}')", "schedule must be a cron expression"),),
+            rules=(
+                Rule(
+                    f"self.matches('{CRON}')",
+                    "schedule must be a cron expression: five fields with values in range,"
+                    " or @hourly, @daily, @midnight, @weekly, @monthly, @yearly, @annually",
+                ),
+            ),
         ),
-    ] = "@hourly"
-    """When the batch DAG runs: five-field cron or an @-preset such as @hourly."""
+    ] = DEFAULT_SCHEDULE
+    """When the operator triggers the batch DAG: five-field cron or an @-preset such as
+    @hourly, in UTC. Only the most recent due tick runs (no backlog), and not while the
+    pipeline's previous run is unfinished."""
 
 
 @dataclass(frozen=True)
@@ -330,22 +359,41 @@ class Condition:
     """The spec generation this condition was computed from."""
 
 
+RunTrigger = Literal["spec", "schedule"]
+
+
 @dataclass(frozen=True)
 class LastRun:
-    """The latest Airflow DAG run the operator triggered (no history: status stays small)."""
+    """The latest Airflow DAG run the operator triggered, of either kind (no history:
+    status stays small)."""
 
     dag_id: Annotated[str, Constraints(max_length=250)]
     """The triggered DAG."""
     dag_run_id: Annotated[str, Constraints(max_length=250)]
-    """Deterministic run id: pipeline uid + generation."""
+    """Deterministic run id: pipeline uid + generation (suffix g1, g2, ...) or schedule
+    tick (suffix s20260301T1215Z)."""
     generation: Annotated[int, Constraints(minimum=0)]
-    """The spec generation the run was triggered for."""
+    """The spec generation whose conf the run carries."""
     state: Annotated[str, Constraints(max_length=32)]
     """Airflow's run state: queued, running, success or failed."""
+    trigger: RunTrigger = "spec"
+    """spec: a new spec generation (create, update, resume); schedule: a schedule tick."""
     triggered_at: Timestamp | None = None
     """When the run was triggered."""
     updated_at: Timestamp | None = None
     """When the operator saw the state change last (not every poll: status stays quiet)."""
+
+
+@dataclass(frozen=True)
+class ScheduleStatus:
+    """Where spec.source.batch.schedule stands (ticks in UTC, whole minutes)."""
+
+    last_tick: Timestamp | None = None
+    """The latest tick handled: its run triggered, or covered by a spec change's run
+    triggered while it was due."""
+    next_tick: Timestamp | None = None
+    """The first tick not handled yet; in the past while it waits for the pipeline's
+    unfinished run. Absent while suspended or when the schedule never fires."""
 
 
 @dataclass(frozen=True)
@@ -381,6 +429,8 @@ class SalesPipelineStatus:
     ) = None
     """Ready, TopicReady, ConnectorReady, OrchestrationReady."""
     last_run: LastRun | None = None
-    """The latest triggered DAG run."""
+    """The latest triggered DAG run, for a spec change or a schedule tick."""
+    schedule: ScheduleStatus | None = None
+    """The batch schedule's last handled and next tick."""
     layers: LayerFigures | None = None
     """Figures of the latest successful run."""

@@ -2,9 +2,10 @@
 the spec, then write what was observed into status.
 
 Every pass does the same thing whatever triggered it (create, update, resume, a
-child's change, the resync timer): server-side apply the desired children (a no-op
-when nothing drifted), prune children no longer wanted, trigger the generation's
-DAG run if it was not triggered yet, poll the run's state, and patch status. So a
+child's change, the resync timer, a schedule tick): server-side apply the desired
+children (a no-op when nothing drifted), prune children no longer wanted, trigger
+the generation's DAG run if it was not triggered yet, poll the run's state, trigger
+the most recent due schedule tick once no run is in flight, and patch status. So a
 missed event, a restart or a hand edit is repaired by the next pass.
 
 Secrets: the spec only names Secrets, the operator never reads them, and nothing
@@ -18,15 +19,21 @@ import json
 import logging
 import threading
 import time
-from collections.abc import Iterable
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field, replace
+from datetime import datetime
 from typing import Any
 
 from kubernetes import client  # type: ignore[import-untyped]
 from kubernetes.client.rest import ApiException  # type: ignore[import-untyped]
 
-from salespipe.control.airflow import Orchestrator, dag_run_id, layer_figures, run_conf
+from salespipe.control.airflow import (
+    Orchestrator,
+    dag_run_id,
+    layer_figures,
+    run_conf,
+    scheduled_run_id,
+)
 from salespipe.control.children import (
     CONNECTOR,
     PIPELINE_LABEL,
@@ -41,7 +48,16 @@ from salespipe.control.model import (
     ConditionType,
     LastRun,
     LayerFigures,
+    RunTrigger,
     SalesPipelineSpec,
+    ScheduleStatus,
+)
+from salespipe.control.schedule import (
+    PipelineSchedule,
+    format_time,
+    parse_time,
+    problem,
+    utc_now,
 )
 from salespipe.control.schema import from_api, to_api
 from salespipe.orchestration.airflow_api import TERMINAL, AirflowAPIError, AirflowUnavailable
@@ -57,7 +73,7 @@ def run_reason(state: str) -> str:
 
 
 def now() -> str:
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return format_time(utc_now())
 
 
 @dataclass(frozen=True)
@@ -90,6 +106,14 @@ class Outcome:
     status: dict[str, Any]
     events: list[tuple[str, str, str]] = field(default_factory=list)
     """(type, reason, message) of the transitions this pass made."""
+    triggered: RunTrigger | None = None
+    """What the run this pass triggered was for, if it triggered one."""
+
+    @property
+    def next_tick(self) -> datetime | None:
+        """The pipeline's next schedule tick as this pass left it."""
+        text = (self.status.get("schedule") or {}).get("nextTick")
+        return parse_time(text) if text else None
 
 
 CHILD_CONDITIONS: dict[str, tuple[ConditionType, ChildKind]] = {
@@ -106,11 +130,17 @@ class _Pass:
     spec: SalesPipelineSpec
     generation: int
     old: dict[str, Any]
+    schedule: PipelineSchedule
+    """The schedule as status left it; advanced when this pass handles a tick."""
+    now: datetime
+    """The reconciler's clock at the start of the pass: what is due is due as of this."""
     conditions: dict[str, dict[str, Any]] = field(default_factory=dict)
     events: list[tuple[str, str, str]] = field(default_factory=list)
     layers: LayerFigures | None = None
     full: bool = True
     """Apply the children (False: a light pass that only asks Airflow)."""
+    triggered: RunTrigger | None = None
+    """What the run this pass triggered was for (spec or schedule), if any."""
 
     def carry_child_conditions(self) -> bool:
         """Keep the child conditions of the last full pass, if it saw this generation."""
@@ -284,6 +314,8 @@ class Reconciler:
     kube: Kube
     airflow: Orchestrator
     config: OperatorConfig = field(default_factory=OperatorConfig)
+    clock: Callable[[], datetime] = utc_now
+    """What time it is for the schedule (tests pass a fixed one)."""
     _locks: dict[str, threading.Lock] = field(default_factory=dict, repr=False)
     _guard: threading.Lock = field(default_factory=threading.Lock, repr=False)
     _unpaused_at: float | None = field(default=None, repr=False)
@@ -325,6 +357,8 @@ class Reconciler:
             spec=from_api(SalesPipelineSpec, body["spec"]),
             generation=int(body["metadata"]["generation"]),
             old=body.get("status") or {},
+            schedule=PipelineSchedule.from_body(body),
+            now=self.clock(),
             full=children,
         )
         if p.old.get("layers"):
@@ -339,12 +373,13 @@ class Reconciler:
             status["lastRun"] = to_api(last_run)
         if p.layers is not None:
             status["layers"] = to_api(p.layers)
+        status["schedule"] = to_api(_schedule_status(p.schedule))
         before = {c["type"]: c for c in p.old.get("conditions") or []}.get("Ready", {})
         if (before.get("status"), before.get("reason")) != (ready["status"], ready["reason"]):
             kind = "Normal" if ready["status"] == "True" or p.spec.suspend else "Warning"
             p.events.append((kind, ready["reason"], ready["message"]))
         if status != {k: p.old.get(k) for k in status}:
-            self.kube.patch_status(owner, status)
+            self.kube.patch_status(owner, _merge_patch(status, p.old))
         for kind, reason, message in p.events:
             self.kube.event(body, kind, reason, message)
             log.info(
@@ -353,7 +388,7 @@ class Reconciler:
                 message,
                 extra={"namespace": owner.namespace, "pipeline": owner.name, "reason": reason},
             )
-        return Outcome(ready["status"], ready["reason"], status, p.events)
+        return Outcome(ready["status"], ready["reason"], status, p.events, p.triggered)
 
     def _children(self, p: _Pass) -> None:
         if not p.full and p.carry_child_conditions():
@@ -415,35 +450,29 @@ class Reconciler:
                 p.events.append(("Normal", "ChildDeleted", f"{kind.kind} {name} no longer wanted"))
 
     def _orchestrate(self, p: _Pass) -> LastRun | None:
-        """Trigger the generation's run once; poll it until it finishes."""
+        """Trigger the generation's run once; poll the latest run until it finishes; once
+        none is in flight, trigger the most recent due schedule tick.
+
+        A tick due when a spec change's run is triggered is covered by that run (it
+        takes in everything the tick's would), so a resume or an update never starts
+        two runs at once. A tick that comes while the previous run is unfinished
+        waits for it, as in Airflow with max_active_runs=1, and then only the most
+        recent due tick runs: runs slower than the schedule never pile up."""
         last = from_api(LastRun, p.old["lastRun"]) if p.old.get("lastRun") else None
-        dag = self.config.trigger_dag
+        tick = p.schedule.due(p.now)
         try:
             if not p.spec.suspend and (last is None or last.generation != p.generation):
-                run_id = dag_run_id(p.owner, p.generation)
-                self._ensure_unpaused()
-                state = self.airflow.trigger(dag, run_id, run_conf(p.owner, p.spec)).state
-                last = LastRun(dag, run_id, p.generation, state, now(), now())
-                p.events.append(("Normal", "RunTriggered", f"DAG run {run_id} of {dag}: {state}"))
-            elif last is not None and last.state not in TERMINAL:
-                state = self.airflow.run(last.dag_id, last.dag_run_id).state
-                if state != last.state:  # status changes only when the run does
-                    kind = "Warning" if state == "failed" else "Normal"
-                    message = f"DAG run {last.dag_run_id}: {state}"
-                    p.events.append((kind, run_reason(state), message))
-                    last = LastRun(
-                        last.dag_id,
-                        last.dag_run_id,
-                        last.generation,
-                        state,
-                        last.triggered_at,
-                        now(),
-                    )
-                if state == "success":
-                    value = self.airflow.xcom(
-                        last.dag_id, last.dag_run_id, self.config.figures_task
-                    )
-                    p.layers = layer_figures(value) or p.layers
+                cause = f"spec generation {p.generation}"
+                if tick is not None:
+                    cause += f", covering schedule tick {format_time(tick)}"
+                last = self._trigger(p, "spec", dag_run_id(p.owner, p.generation), cause, tick)
+            else:
+                if last is not None and last.state not in TERMINAL:
+                    last = self._poll(p, last)
+                if tick is not None and (last is None or last.state in TERMINAL):
+                    cause = f"schedule tick {format_time(tick)} ({p.schedule.cron}, UTC)"
+                    run_id = scheduled_run_id(p.owner, tick)
+                    last = self._trigger(p, "schedule", run_id, cause, tick)
         except AirflowUnavailable as err:
             p.set("OrchestrationReady", False, "AirflowUnreachable", str(err))
             return last
@@ -452,11 +481,51 @@ class Reconciler:
             return last
         if p.spec.suspend:
             p.set("OrchestrationReady", False, "Suspended", "no DAG runs while suspended")
+        elif (unscheduled := _schedule_problem(p.schedule)) is not None:
+            p.set("OrchestrationReady", False, "InvalidSchedule", unscheduled)
         elif last is not None and last.state == "failed":
             p.set("OrchestrationReady", False, "RunFailed", f"DAG run {last.dag_run_id} failed")
         else:
             state = last.state if last else "unknown"
             p.set("OrchestrationReady", True, run_reason(state), f"DAG run {state}")
+        return last
+
+    def _trigger(
+        self, p: _Pass, trigger: RunTrigger, run_id: str, cause: str, tick: datetime | None
+    ) -> LastRun:
+        """Trigger ``run_id`` with the pipeline's conf (adopting it if Airflow has it);
+        ``tick``, if any, counts as handled once Airflow has the run."""
+        dag = self.config.trigger_dag
+        self._ensure_unpaused()
+        state = self.airflow.trigger(dag, run_id, run_conf(p.owner, p.spec)).state
+        p.events.append(
+            ("Normal", "RunTriggered", f"DAG run {run_id} of {dag} for {cause}: {state}")
+        )
+        if tick is not None:
+            p.schedule = p.schedule.handled(tick)
+        p.triggered = trigger
+        stamp = now()
+        return LastRun(
+            dag_id=dag,
+            dag_run_id=run_id,
+            generation=p.generation,
+            state=state,
+            trigger=trigger,
+            triggered_at=stamp,
+            updated_at=stamp,
+        )
+
+    def _poll(self, p: _Pass, last: LastRun) -> LastRun:
+        """The run's state now; its Silver figures once it succeeded. Status changes only
+        when the state does."""
+        state = self.airflow.run(last.dag_id, last.dag_run_id).state
+        if state != last.state:
+            kind = "Warning" if state == "failed" else "Normal"
+            p.events.append((kind, run_reason(state), f"DAG run {last.dag_run_id}: {state}"))
+            last = replace(last, state=state, updated_at=now())
+        if state == "success":
+            value = self.airflow.xcom(last.dag_id, last.dag_run_id, self.config.figures_task)
+            p.layers = layer_figures(value) or p.layers
         return last
 
     def _ensure_unpaused(self) -> None:
@@ -480,8 +549,39 @@ class Reconciler:
             return True
         for cond in status.get("conditions") or []:
             if cond["type"] == "OrchestrationReady":
-                return bool(cond["status"] != "True" and cond["reason"] != "Suspended")
+                return bool(cond["status"] != "True" and cond["reason"] not in SETTLED)
         return False
+
+
+SETTLED = frozenset({"Suspended", "InvalidSchedule"})
+"""OrchestrationReady reasons that only a spec change ends: polling would not help."""
+
+
+def _schedule_status(schedule: PipelineSchedule) -> ScheduleStatus:
+    pending = schedule.pending()
+    return ScheduleStatus(
+        last_tick=format_time(schedule.last_tick) if schedule.last_tick else None,
+        next_tick=format_time(pending) if pending else None,
+    )
+
+
+def _schedule_problem(schedule: PipelineSchedule) -> str | None:
+    """Why an active pipeline's schedule has no next tick (a date that never comes)."""
+    if schedule.pending() is not None:
+        return None
+    return problem(schedule.cron, schedule.boundary) or f"schedule {schedule.cron!r} has no tick"
+
+
+def _merge_patch(status: dict[str, Any], old: dict[str, Any]) -> dict[str, Any]:
+    """``status`` as a JSON merge patch over ``old``: a field dropped from a section
+    (nextTick while suspended) is sent as null, since a merge patch keeps what it
+    does not mention."""
+    patch = dict(status)
+    for key, section in status.items():
+        before = old.get(key)
+        if isinstance(section, dict) and isinstance(before, dict):
+            patch[key] = {**dict.fromkeys(before.keys() - section.keys()), **section}
+    return patch
 
 
 def _with_transition_times(
