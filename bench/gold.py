@@ -33,7 +33,7 @@ ROOT = Path(__file__).resolve().parents[1]
 def _child(step: str, data_dir: str) -> dict[str, Any]:
     """Run ``step`` in a new interpreter; its JSON answer plus wall time and peak RSS."""
     usage = resource.getrusage(resource.RUSAGE_CHILDREN)
-    before, cpu_before = usage.ru_maxrss, usage.ru_utime + usage.ru_stime
+    cpu_before = usage.ru_utime + usage.ru_stime
     started = time.perf_counter()
     out = subprocess.run(
         [sys.executable, "-m", "bench.gold", "--child", step, "--data-dir", data_dir],
@@ -46,15 +46,12 @@ def _child(step: str, data_dir: str) -> dict[str, Any]:
     if out.returncode != 0:
         raise SystemExit(f"{step} failed:\n{out.stdout[-3000:]}\n{out.stderr[-3000:]}")
     usage = resource.getrusage(resource.RUSAGE_CHILDREN)
-    peak_kib = usage.ru_maxrss
     answer: dict[str, Any] = json.loads(out.stdout.strip().splitlines()[-1])
     answer["wall_s"] = wall
     answer["cpu_s"] = usage.ru_utime + usage.ru_stime - cpu_before
-    # ru_maxrss of children is the max over all waited children: only trust it when
-    # it grew, else report the child's own figure.
-    answer["peak_rss_mib"] = (
-        max(peak_kib, before) / 1024 if peak_kib > before else answer.get("self_rss_mib", 0.0)
-    )
+    # the child's own peak (ru_maxrss of RUSAGE_CHILDREN is the largest of every child
+    # waited for so far, the data generator's included)
+    answer["peak_rss_mib"] = answer["self_rss_mib"]
     return answer
 
 

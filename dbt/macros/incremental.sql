@@ -30,15 +30,29 @@
 {%- endmacro %}
 
 {#- The Silver runs (_batch_id) of `table` (sales, or sales_quarantine) that fact_sales
-    has not taken in, as a predicate of literals; none when that cannot be trusted: no
-    fact_sales or build ledger yet, or the previous build did not cover the whole
-    project and pass (then a model may have missed runs fact_sales took). fact_sales
-    keeps every line, so its runs are complete, unlike a dimension's, which keeps one
-    line per key. Asked once per node, at compile time (one small query). -#}
+    had not taken in when this build started, as a predicate of literals; none when that
+    cannot be trusted: no fact_sales or build ledger yet, the previous build did not
+    cover the whole project and pass (then a model may have missed runs fact_sales
+    took), or this invocation is not a ledgered build. fact_sales keeps every line, so
+    its runs are complete, unlike a dimension's, which keeps one line per key.
+    start_build computes it once per build into the ledger row (scope_for); each node
+    reads it back with a one-row query. -#}
 {% macro silver_scope(table='sales') -%}
     {%- if not execute or not scope_from_fact() -%}
         {{ return(none) }}
     {%- endif -%}
+    {%- set ledger = build_ledger() -%}
+    {%- if adapter.get_relation(database=ledger.database, schema=ledger.schema, identifier=ledger.identifier) is none -%}
+        {{ return(none) }}
+    {%- endif -%}
+    {%- set rows = run_query(
+        'select ' ~ table ~ "_scope from " ~ ledger ~ " where invocation_id = '" ~ invocation_id ~ "'"
+    ).rows -%}
+    {{ return(rows[0][0] if rows else none) }}
+{%- endmacro %}
+
+{#- silver_scope's predicate, computed from Silver and fact_sales (start_build). -#}
+{% macro scope_for(table) -%}
     {%- set fact = graph.nodes.get('model.' ~ project_name ~ '.fact_sales') -%}
     {%- set source = graph.sources.get('source.' ~ project_name ~ '.silver.' ~ table) -%}
     {%- set ledger = build_ledger() -%}

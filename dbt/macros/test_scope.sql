@@ -85,11 +85,24 @@
         {%- do run_query(
             'create table if not exists ' ~ ledger ~ ' (invocation_id ' ~ dbt.type_string()
             ~ ', started_at ' ~ dbt.type_timestamp() ~ ', finished_at ' ~ dbt.type_timestamp()
-            ~ ', whole_project boolean, passed boolean)'
+            ~ ', whole_project boolean, passed boolean, sales_scope ' ~ dbt.type_string()
+            ~ ', sales_quarantine_scope ' ~ dbt.type_string() ~ ')'
         ) -%}
+        {#- the Silver scope of the build (macros/incremental.sql), added to older ledgers;
+            run_query, not get_columns_in_relation, which would open a transaction that
+            dbt rolls back after the hooks, taking this build's row with it -#}
+        {%- for column in ['sales_scope', 'sales_quarantine_scope'] -%}
+            {%- do run_query('alter table ' ~ ledger ~ ' add column if not exists ' ~ column ~ ' ' ~ dbt.type_string()) -%}
+        {%- endfor -%}
+        {%- set scopes = [] -%}
+        {%- for table in ['sales', 'sales_quarantine'] -%}
+            {%- set scope = scope_for(table) -%}
+            {%- do scopes.append("null" if scope is none else "'" ~ scope | replace("'", "''") ~ "'") -%}
+        {%- endfor -%}
         {%- do run_query(
-            'insert into ' ~ ledger ~ " values ('" ~ invocation_id ~ "', "
-            ~ dbt.current_timestamp() ~ ', null, ' ~ whole ~ ', false)'
+            'insert into ' ~ ledger ~ ' (invocation_id, started_at, finished_at, whole_project,'
+            ~ " passed, sales_scope, sales_quarantine_scope) values ('" ~ invocation_id ~ "', "
+            ~ dbt.current_timestamp() ~ ', null, ' ~ whole ~ ', false, ' ~ scopes | join(', ') ~ ')'
         ) -%}
     {%- endif -%}
 {%- endmacro %}
