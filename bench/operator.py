@@ -34,6 +34,8 @@ from typing import Any
 
 from kubernetes import client, config, watch  # type: ignore[import-untyped]
 from prometheus_client.parser import text_string_to_metric_families
+from rich.console import Console
+from rich.table import Table
 from tests.control.airflow_stub import AirflowStub
 
 from salespipe.control.crd import API_VERSION, GROUP, KIND, PLURAL, VERSION, render_crd
@@ -223,14 +225,49 @@ def run(sequential: int, burst: int, workdir: Path) -> dict[str, Any]:
     }
 
 
+def table(result: dict[str, Any]) -> Table:
+    """The figures against the issue's targets."""
+    out = Table(title="SalesPipeline operator (Airflow: the REST v2 stub)")
+    out.add_column("measure")
+    out.add_column("value", justify="right")
+    out.add_column("target")
+    out.add_row(
+        f"apply -> Ready p50 / p95 / max ({result['sequential']} CRs, one at a time)",
+        f"{result['apply_to_ready_p50_s']:.2f} / {result['apply_to_ready_p95_s']:.2f}"
+        f" / {result['apply_to_ready_max_s']:.2f} s",
+        "p95 < 2 s",
+    )
+    ready = result["burst_all_ready_s"]
+    out.add_row(
+        f"{result['burst']} created at once -> all Ready",
+        "not all Ready" if ready is None else f"{ready:.1f} s",
+        "< 60 s",
+    )
+    out.add_row(
+        "operator RSS / peak",
+        f"{result['operator_rss_mib']:.0f} / {result['operator_peak_rss_mib']:.0f} MiB",
+        "< 200 MB",
+    )
+    out.add_row(
+        "DAG runs triggered / expected",
+        f"{result['dag_runs_triggered']} / {result['expected_dag_runs']}",
+        "equal",
+    )
+    return out
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sequential", type=int, default=50)
     parser.add_argument("--burst", type=int, default=200)
+    parser.add_argument("--json", action="store_true", help="print the figures as JSON")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="salespipe-bench-operator-") as tmp:
         result = run(args.sequential, args.burst, Path(tmp))
-    print(json.dumps(result, indent=2))
+    if args.json:
+        print(json.dumps(result, indent=2))
+    else:
+        Console().print(table(result))
 
 
 if __name__ == "__main__":
