@@ -67,12 +67,31 @@
                              where invocation_id <> '{{ invocation_id }}'
                              order by started_at desc limit 1), false) as ok
         ),
+        {%- if table == 'sales' %}
+        -- a run counts as taken only when fact_sales holds as many of its lines as
+        -- Silver: a run that corrects known keys commits twice (MERGE, then append),
+        -- and a build between the two sees part of it
+        silver_runs as (
+            select _batch_id, min(_ingested_at) as first_at, count(*) as lines
+            from {{ source.relation_name }}
+            group by _batch_id
+        ),
+        taken as (
+            select _batch_id, count(*) as lines from {{ fact_relation }} group by _batch_id
+        ),
+        runs as (
+            select silver_runs._batch_id, silver_runs.first_at
+            from silver_runs left join taken on silver_runs._batch_id = taken._batch_id
+            where taken.lines is null or taken.lines < silver_runs.lines
+        )
+        {%- else %}
         runs as (
             select _batch_id, min(_ingested_at) as first_at
             from {{ source.relation_name }}
             where _batch_id not in (select distinct _batch_id from {{ fact_relation }})
             group by _batch_id
         )
+        {%- endif %}
         select trusted.ok, runs._batch_id, cast(runs.first_at as {{ dbt.type_string() }}) as first_at
         from trusted left join runs on 1 = 1
         order by runs.first_at

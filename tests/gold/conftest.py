@@ -10,7 +10,9 @@ import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
+import pyarrow as pa
 import pytest
+from deltalake import DeltaTable
 
 from salespipe.generate import generate
 from salespipe.gold import GoldResult, build_gold
@@ -45,3 +47,19 @@ def built(
     """Gold built once on a copy of the shared Silver."""
     settings = copy_data_dir(silver_dir, tmp_path_factory.mktemp("built") / "data")
     yield settings, build_gold(settings)
+
+
+def merge_into_silver(settings: Settings, rows: list[dict[str, object]]) -> None:
+    """Upsert ``rows`` into Silver's sales table on the line key, as a Silver run would."""
+    table = DeltaTable(settings.silver.uri("sales"))
+    (
+        table.merge(
+            pa.Table.from_pylist(rows, schema=table.to_pyarrow_dataset().schema),
+            "t.order_id = s.order_id AND t.row_id = s.row_id",
+            "s",
+            "t",
+        )
+        .when_matched_update_all()
+        .when_not_matched_insert_all()
+        .execute()
+    )

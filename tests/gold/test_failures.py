@@ -4,30 +4,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pyarrow as pa
 import pytest
 from deltalake import DeltaTable
 
 from salespipe.gold import GoldError, build_gold, run_dbt
 from salespipe.settings import Settings
 
-from .conftest import copy_data_dir
-
-
-def _merge_into_silver(settings: Settings, rows: list[dict[str, object]]) -> None:
-    """Upsert ``rows`` into Silver's sales table on the line key, as a Silver run would."""
-    table = DeltaTable(settings.silver.uri("sales"))
-    (
-        table.merge(
-            pa.Table.from_pylist(rows, schema=table.to_pyarrow_dataset().schema),
-            "t.order_id = s.order_id AND t.row_id = s.row_id",
-            "s",
-            "t",
-        )
-        .when_matched_update_all()
-        .when_not_matched_insert_all()
-        .execute()
-    )
+from .conftest import copy_data_dir, merge_into_silver
 
 
 def test_a_broken_business_rule_names_the_test_and_rows(silver_dir: Path, tmp_path: Path) -> None:
@@ -35,7 +18,7 @@ def test_a_broken_business_rule_names_the_test_and_rows(silver_dir: Path, tmp_pa
     bad = DeltaTable(settings.silver.uri("sales")).to_pyarrow_table().slice(0, 2).to_pylist()
     for row in bad:
         row["quantity"] = 0  # Silver should have quarantined these
-    _merge_into_silver(settings, bad)
+    merge_into_silver(settings, bad)
 
     result = build_gold(settings)
 
@@ -61,7 +44,7 @@ def test_a_defect_in_new_silver_lines_fails_the_incremental_build(
     for n, row in enumerate(new):
         row["order_id"], row["_batch_id"] = f"NEW-{n}", "later-run"
     new[1]["segment"], new[2]["segment"] = "Retail", "Wholesale"  # not in the contract
-    _merge_into_silver(settings, new)
+    merge_into_silver(settings, new)
 
     result = build_gold(settings)
 
