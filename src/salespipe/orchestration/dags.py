@@ -206,7 +206,7 @@ def sales_streaming() -> DAG:
         "*/5 * * * *",
         "**Streaming**: drain the topic into Bronze event files (locally; on a cluster "
         "Kafka Connect's S3 sink lands them and this step skips) -> the Silver step -> "
-        "Asset `silver_sales_streaming` (only when Silver committed).",
+        "Asset `silver_sales_streaming` (only when Silver committed) -> VACUUM of Silver.",
         ["streaming", "silver"],
     ) as dag:
 
@@ -228,7 +228,7 @@ def sales_streaming() -> DAG:
         before = snapshot()
         land_events() >> check_events() >> before
         step = _silver_step(before)
-        step >> _publish(SILVER_STREAMING)(before)
+        step >> _publish(SILVER_STREAMING)(before) >> vacuum()
     return dag
 
 
