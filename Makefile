@@ -74,7 +74,8 @@ bench-streaming: $(STAMP)
 		--producer-config linger.ms=50
 
 bench-operator: $(STAMP) k8s-build
-	$(BIN)/python -m bench.operator
+	$(BIN)/python -m bench.operator --airflow local
+	$(BIN)/python -m bench.operator --airflow stub
 
 bench-airflow: $(STAMP)
 	$(BIN)/python -m bench.airflow --rows 100000

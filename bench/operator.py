@@ -10,10 +10,13 @@ pipelines created at once, and the operator's memory.
 * RSS: the operator process's resident and peak memory (``salespipe operator run``
   in its own process, as deployed) after the burst.
 
-Airflow here is the REST v2 stub from the tests (tests/control/airflow_stub.py): it
-answers at once, so a real Airflow adds its own API latency (a few ms to tens of ms
-per call, three calls per new generation). Strimzi does not run here either: child
-readiness is "applied" (SALESPIPE_AWAIT_STRIMZI=false).
+Airflow is either the REST v2 stub from the tests (``--airflow stub``, the default;
+tests/control/airflow_stub.py), which answers at once and so isolates the operator's
+own cost, or a real one (``--airflow local``: ``salespipe dev airflow``'s API server,
+scheduler and dag-processor with salespipe's DAGs, on a throwaway PostgreSQL, as
+deployed: on SQLite a burst of triggers locks the scheduler out), where every trigger
+creates a queued DAG run. Strimzi does not run here: child readiness is "applied"
+(SALESPIPE_AWAIT_STRIMZI=false).
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -39,8 +43,10 @@ from rich.table import Table
 from tests.control.airflow_stub import AirflowStub
 
 from salespipe.control.crd import API_VERSION, GROUP, KIND, PLURAL, VERSION, render_crd
+from salespipe.dev.airflow import USERNAME, LocalAirflow
 from salespipe.dev.kube import KubeAPIServer, default_crd_files
 from salespipe.dev.ports import free_port
+from salespipe.dev.postgres import LocalPostgres
 
 NAMESPACE = "bench"
 
@@ -141,7 +147,63 @@ def percentile(values: list[float], q: float) -> float:
     )
 
 
-def run(sequential: int, burst: int, workdir: Path) -> dict[str, Any]:
+class Airflow:
+    """The Airflow the operator talks to, and how many ``sales_batch`` runs it holds
+    (one per pipeline: none triggered twice)."""
+
+    def __init__(self, kind: str, workdir: Path) -> None:
+        self.kind = kind
+        self.stub: AirflowStub | None = None
+        self.postgres: LocalPostgres | None = None
+        self.local: LocalAirflow | None = None
+        if kind == "stub":
+            self.stub = AirflowStub().start()
+            self.url, self.username, self.password = (
+                self.stub.url,
+                self.stub.username,
+                self.stub.password,
+            )
+            return
+        # PostgreSQL's own user must reach its directory: one of its own under /tmp
+        pg_home = Path(tempfile.mkdtemp(prefix="salespipe-bench-pg-"))
+        self.postgres = LocalPostgres(pg_home).start()
+        self.local = LocalAirflow(
+            home=workdir / "airflow",
+            data_dir=workdir / "data",
+            database_url=self.postgres.url,
+        )
+        try:
+            self.local.start()
+        except BaseException:
+            self.stop()
+            raise
+        self.url, self.username, self.password = self.local.url, USERNAME, self.local.password
+
+    def runs(self) -> int:
+        if self.stub is not None:
+            return len(self.stub.runs)
+        from salespipe.orchestration.airflow_api import AirflowClient
+
+        with AirflowClient(self.url, self.username, self.password) as api:
+            # the operator's runs only: unpausing also lets the DAG's own cron start one
+            body = api.call(
+                "GET",
+                "/api/v2/dags/sales_batch/dagRuns",
+                params={"limit": 1, "run_id_pattern": "salespipe__"},
+            )
+        return int(body["total_entries"])
+
+    def stop(self) -> None:
+        if self.stub is not None:
+            self.stub.stop()
+        if self.local is not None:
+            self.local.stop()
+        if self.postgres is not None:
+            self.postgres.stop()
+            shutil.rmtree(self.postgres.home, ignore_errors=True)
+
+
+def run(sequential: int, burst: int, workdir: Path, airflow_kind: str = "stub") -> dict[str, Any]:
     crds = [p for p in default_crd_files() if "strimzi" in p.parts]
     with KubeAPIServer(workdir / "kube", workdir / "kubeconfig", crd_files=crds) as kube:
         kube.install_crds([render_crd()])
@@ -150,15 +212,15 @@ def run(sequential: int, burst: int, workdir: Path) -> dict[str, Any]:
         core = client.CoreV1Api(api_client)
         api = client.CustomObjectsApi(api_client)
         core.create_namespace(client.V1Namespace(metadata=client.V1ObjectMeta(name=NAMESPACE)))
-        stub = AirflowStub().start()
+        airflow = Airflow(airflow_kind, workdir)
         metrics_port = free_port()
         metrics_url = f"http://127.0.0.1:{metrics_port}/metrics"
         env = {
             **os.environ,
             "KUBECONFIG": str(kube.kubeconfig),
-            "SALESPIPE_AIRFLOW_URL": stub.url,
-            "SALESPIPE_AIRFLOW_USERNAME": stub.username,
-            "SALESPIPE_AIRFLOW_PASSWORD": stub.password,
+            "SALESPIPE_AIRFLOW_URL": airflow.url,
+            "SALESPIPE_AIRFLOW_USERNAME": airflow.username,
+            "SALESPIPE_AIRFLOW_PASSWORD": airflow.password,
             "SALESPIPE_AWAIT_STRIMZI": "false",
             "SALESPIPE_OPERATOR_METRICS_PORT": str(metrics_port),
         }
@@ -173,7 +235,7 @@ def run(sequential: int, burst: int, workdir: Path) -> dict[str, Any]:
         try:
             warm = "warmup"
             api.create_namespaced_custom_object(GROUP, VERSION, NAMESPACE, PLURAL, manifest(warm))
-            if not watcher.wait([warm], 60):
+            if not watcher.wait([warm], 240):  # a new Airflow parses the DAGs first
                 tail = Path(log.name).read_text(errors="replace")[-3000:]
                 raise RuntimeError(f"operator never made {warm} Ready; its log ends:\n{tail}")
             latencies = []
@@ -202,14 +264,15 @@ def run(sequential: int, burst: int, workdir: Path) -> dict[str, Any]:
             burst_seconds = max(watcher.ready_at.get(n, float("inf")) for n in names) - t0
             memory = rss_kib(operator.pid)
             passes = reconciles_by_trigger(metrics_url)
+            runs = airflow.runs()
         finally:
             watcher.stop()
             operator.terminate()
             operator.wait(30)
             log.close()
-            stub.stop()
-        runs = len(stub.runs)
+            airflow.stop()
     return {
+        "airflow": airflow_kind,
         "sequential": sequential,
         "apply_to_ready_p50_s": round(percentile(latencies, 50), 3),
         "apply_to_ready_p95_s": round(percentile(latencies, 95), 3),
@@ -227,7 +290,8 @@ def run(sequential: int, burst: int, workdir: Path) -> dict[str, Any]:
 
 def table(result: dict[str, Any]) -> Table:
     """The figures against the issue's targets."""
-    out = Table(title="SalesPipeline operator (Airflow: the REST v2 stub)")
+    kind = "a real local Airflow on PostgreSQL" if result["airflow"] == "local" else "the stub"
+    out = Table(title=f"SalesPipeline operator (Airflow: {kind})")
     out.add_column("measure")
     out.add_column("value", justify="right")
     out.add_column("target")
@@ -260,10 +324,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sequential", type=int, default=50)
     parser.add_argument("--burst", type=int, default=200)
+    parser.add_argument("--airflow", choices=["stub", "local"], default="stub")
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="salespipe-bench-operator-") as tmp:
-        result = run(args.sequential, args.burst, Path(tmp))
+        result = run(args.sequential, args.burst, Path(tmp), args.airflow)
     if args.json:
         print(json.dumps(result, indent=2))
     else:

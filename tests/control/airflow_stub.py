@@ -50,6 +50,9 @@ class AirflowStub:
     """Every trigger request (dag_id, dag_run_id), duplicates included."""
     tokens: set[str] = field(default_factory=set)
     trigger_delay_s: float = 0.0
+    most_concurrent: int = 0
+    """The most trigger requests the stub was serving at once."""
+    _serving: int = 0
     initial_state: str = "queued"
     """The state a new run starts in ("success": runs that finish at once)."""
     """Hold a new run's answer this long after recording it: a caller killed meanwhile
@@ -100,7 +103,11 @@ class AirflowStub:
                         return self.reply(409, {"detail": f"DAG Run {run_id} already exists"})
                     run = StubRun(dag_id, run_id, body.get("conf") or {}, stub.initial_state)
                     stub.runs[(dag_id, run_id)] = run
+                    stub._serving += 1
+                    stub.most_concurrent = max(stub.most_concurrent, stub._serving)
                 time.sleep(stub.trigger_delay_s)
+                with stub._lock:
+                    stub._serving -= 1
                 return self.reply(200, _run_json(run))
 
             def do_PATCH(self) -> None:

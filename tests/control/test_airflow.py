@@ -4,6 +4,7 @@ salespipe.dev.airflow)."""
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
@@ -177,3 +178,17 @@ def test_scheduled_run_id_is_deterministic_per_uid_and_tick_and_fits_airflow() -
     assert len(dag_run_id(longest, 2**63 - 1)) <= 250
     # Generation runs end in __g<n>: the two kinds never share an id.
     assert dag_run_id(OWNER, 1) == f"salespipe__emea__{OWNER.uid}__g1"
+
+
+def test_at_most_max_in_flight_requests_are_sent_at_once(airflow_stub: AirflowStub) -> None:
+    """Reconcile threads share one client; an API server sent more than it can serve
+    slows down for everyone, so the client holds the rest back."""
+    airflow_stub.trigger_delay_s = 0.2
+    client = AirflowClient(
+        airflow_stub.url, airflow_stub.username, airflow_stub.password, max_in_flight=3
+    )
+    client.ensure_unpaused(["sales_batch"])  # log in once, before the threads race
+    with client, ThreadPoolExecutor(12) as pool:
+        runs = list(pool.map(lambda n: client.trigger("sales_batch", f"r{n}", {}), range(12)))
+    assert len({r.dag_run_id for r in runs}) == 12
+    assert airflow_stub.most_concurrent == 3

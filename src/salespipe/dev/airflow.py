@@ -70,6 +70,9 @@ class LocalAirflow(Service):
     dags_folder: Path = field(default_factory=lambda: repo_root() / "dags")
     env: dict[str, str] = field(default_factory=dict)
     """Extra environment for every component (e.g. ``AIRFLOW_CONN_*``)."""
+    database_url: str | None = None
+    """Metadata database (SQLAlchemy URL); SQLite in ``home`` when None. SQLite takes
+    one writer at a time: give a PostgreSQL URL (``dev.postgres``) for bursts of runs."""
     _processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict, repr=False)
     _logs: list[IO[bytes]] = field(default_factory=list, repr=False)
 
@@ -101,7 +104,8 @@ class LocalAirflow(Service):
             "AIRFLOW__API__PORT": str(self.port),
             "AIRFLOW__API__BASE_URL": self.url,
             "AIRFLOW__API__WORKERS": "1",
-            "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{self.home / 'airflow.db'}",
+            "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": self.database_url
+            or f"sqlite:///{self.home / 'airflow.db'}",
             "AIRFLOW__LOGGING__BASE_LOG_FOLDER": str(self.home / "logs"),
             "PYTHONUNBUFFERED": "1",
             **LATENCY_SETTINGS,

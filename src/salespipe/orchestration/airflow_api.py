@@ -8,6 +8,7 @@ call and Airflow's answer, never the credentials or the token.
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -61,13 +62,25 @@ class DagRun:
 
 
 class AirflowClient:
-    """REST API v2 of one Airflow; safe to share within a thread."""
+    """REST API v2 of one Airflow, shared by the operator's reconcile threads (httpx
+    clients are thread-safe; at most ``max_in_flight`` requests are out at once)."""
 
-    def __init__(self, url: str, username: str, password: str, timeout_s: float = 30.0) -> None:
+    def __init__(
+        self,
+        url: str,
+        username: str,
+        password: str,
+        timeout_s: float = 30.0,
+        max_in_flight: int = 4,
+    ) -> None:
         self.url = url.rstrip("/")
         self._credentials = {"username": username, "password": password}
         self._http = httpx.Client(base_url=self.url, timeout=timeout_s)
         self._token: str | None = None
+        self._in_flight = threading.BoundedSemaphore(max_in_flight)
+        """Requests sent at once, whatever the callers' threads: an API server given
+        more than its workers can serve slows down for all of them, and calls that time
+        out on the client are retried while the server still works them off."""
 
     def close(self) -> None:
         self._http.close()
@@ -80,7 +93,8 @@ class AirflowClient:
 
     def _send(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
         try:
-            response = self._http.request(method, path, **kwargs)
+            with self._in_flight:
+                response = self._http.request(method, path, **kwargs)
         except httpx.HTTPError as error:
             raise AirflowUnavailable(
                 f"Airflow at {self.url} unreachable: {type(error).__name__}"
