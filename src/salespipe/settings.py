@@ -14,6 +14,15 @@ from typing import Literal
 from salespipe.contract.schema import LINE_KEY, validate_line_key
 from salespipe.storage import ObjectStore
 
+DNS_LABEL = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"
+"""A Kubernetes name that is one label (at most 63 characters): pipelines, labels."""
+DNS_SUBDOMAIN = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$"
+"""A Kubernetes object name (at most 253 characters): Secrets, most objects."""
+SQL_IDENTIFIER = r"^[A-Za-z_][A-Za-z0-9_]*$"
+"""An unquoted SQL identifier (at most 255 characters): Gold databases and schemas,
+column names. The CRD's schema and the DAGs' run conf check against these same
+patterns, so what the API server admits a DAG run accepts."""
+
 DEFAULT_DATA_DIR = ".salespipe"
 DATA_DIR_ENV = "SALESPIPE_DATA_DIR"
 

@@ -14,8 +14,9 @@ from typing import Any
 
 import yaml
 
-from salespipe.control.model import DNS_LABEL, SalesPipelineSpec, SalesPipelineStatus
+from salespipe.control.model import SalesPipelineSpec, SalesPipelineStatus
 from salespipe.control.schema import object_schema
+from salespipe.settings import DNS_LABEL
 
 GROUP = "salespipe.io"
 VERSION = "v1alpha1"

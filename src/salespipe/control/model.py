@@ -17,10 +17,8 @@ from typing import Annotated, ClassVar, Literal
 
 from salespipe.contract.schema import LINE_KEY
 from salespipe.control.schema import Constraints, Rule
+from salespipe.settings import DNS_LABEL, DNS_SUBDOMAIN, SQL_IDENTIFIER
 
-DNS_LABEL = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"
-DNS_SUBDOMAIN = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$"
-IDENTIFIER = r"^[A-Za-z_][A-Za-z0-9_]*$"
 QUANTITY = r"^[0-9]+[kmgtKMGT]?$"
 
 
@@ -76,7 +74,7 @@ def required_when(condition: str, member: str, message: str) -> Rule:
 
 ObjectName = Annotated[str, Constraints(min_length=1, max_length=253, pattern=DNS_SUBDOMAIN)]
 LabelName = Annotated[str, Constraints(min_length=1, max_length=63, pattern=DNS_LABEL)]
-Identifier = Annotated[str, Constraints(min_length=1, max_length=255, pattern=IDENTIFIER)]
+Identifier = Annotated[str, Constraints(min_length=1, max_length=255, pattern=SQL_IDENTIFIER)]
 StorageUri = Annotated[
     str,
     Constraints(
@@ -202,7 +200,7 @@ class Silver:
     uri: StorageUri
     """Silver root holding the Delta tables sales and sales_quarantine."""
     line_key: Annotated[
-        tuple[Annotated[str, Constraints(max_length=63, pattern=IDENTIFIER)], ...],
+        tuple[Annotated[str, Constraints(max_length=63, pattern=SQL_IDENTIFIER)], ...],
         Constraints(
             min_items=1,
             max_items=8,

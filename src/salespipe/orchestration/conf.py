@@ -15,7 +15,7 @@ from dataclasses import asdict, dataclass, fields
 from typing import Any, Literal, cast, get_args
 
 from salespipe.contract.schema import LINE_KEY, validate_line_key
-from salespipe.settings import DATA_DIR_ENV, DEFAULT_DATA_DIR, Settings
+from salespipe.settings import DATA_DIR_ENV, DEFAULT_DATA_DIR, SQL_IDENTIFIER, Settings
 
 GoldTarget = Literal["duckdb", "snowflake"]
 Mode = Literal["local", "kubernetes"]
@@ -24,7 +24,7 @@ MODE_ENV = "SALESPIPE_EXECUTION_MODE"
 ``kubernetes`` (Silver as a SparkApplication, dbt in a pod). Configuration, not code."""
 PIPELINE_ENV = "SALESPIPE_PIPELINE"
 _NAME = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
-_IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,254}$")
+_IDENTIFIER = re.compile(SQL_IDENTIFIER)
 
 
 class ConfError(ValueError):
@@ -82,7 +82,7 @@ class RunConf:
                 raise ConfError(f"line_key: {error}") from None
         for name in ("gold_database", "gold_schema"):
             value = getattr(self, name)
-            if value is not None and not _IDENTIFIER.match(value):
+            if value is not None and not (len(value) <= 255 and _IDENTIFIER.match(value)):
                 raise ConfError(f"{name} {value!r}: expected an identifier (letters, digits, _)")
         if self.gold_secret is not None and not _NAME.match(self.gold_secret):
             raise ConfError(f"gold_secret {self.gold_secret!r}: expected a Secret name")
