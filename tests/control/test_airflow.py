@@ -80,7 +80,7 @@ def test_the_gold_target_and_its_secret_name_reach_the_run() -> None:
             "target": "snowflake",
             "database": "SALES",
             "schema": "EMEA_GOLD",
-            "credentialsSecretRef": {"name": "emea-snowflake"},
+            "credentialsSecretRef": {"name": "emea.snowflake-key"},  # any Secret name
         },
     )
     conf = RunConf.from_mapping(run_conf(OWNER, from_api(SalesPipelineSpec, body["spec"])))
@@ -90,7 +90,7 @@ def test_the_gold_target_and_its_secret_name_reach_the_run() -> None:
         "SALES",
         "EMEA_GOLD",
     )
-    assert conf.gold_secret == "emea-snowflake"  # a name: the operator never reads it
+    assert conf.gold_secret == "emea.snowflake-key"  # a name: the operator never reads it
 
 
 def test_spark_engine_conf_is_accepted_by_the_dags() -> None:

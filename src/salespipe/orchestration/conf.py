@@ -15,7 +15,13 @@ from dataclasses import asdict, dataclass, fields
 from typing import Any, Literal, cast, get_args
 
 from salespipe.contract.schema import LINE_KEY, validate_line_key
-from salespipe.settings import DATA_DIR_ENV, DEFAULT_DATA_DIR, SQL_IDENTIFIER, Settings
+from salespipe.settings import (
+    DATA_DIR_ENV,
+    DEFAULT_DATA_DIR,
+    DNS_SUBDOMAIN,
+    SQL_IDENTIFIER,
+    Settings,
+)
 
 GoldTarget = Literal["duckdb", "snowflake"]
 Mode = Literal["local", "kubernetes"]
@@ -25,6 +31,7 @@ MODE_ENV = "SALESPIPE_EXECUTION_MODE"
 PIPELINE_ENV = "SALESPIPE_PIPELINE"
 _NAME = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
 _IDENTIFIER = re.compile(SQL_IDENTIFIER)
+_OBJECT_NAME = re.compile(DNS_SUBDOMAIN)
 
 
 class ConfError(ValueError):
@@ -84,7 +91,8 @@ class RunConf:
             value = getattr(self, name)
             if value is not None and not (len(value) <= 255 and _IDENTIFIER.match(value)):
                 raise ConfError(f"{name} {value!r}: expected an identifier (letters, digits, _)")
-        if self.gold_secret is not None and not _NAME.match(self.gold_secret):
+        secret = self.gold_secret
+        if secret is not None and not (len(secret) <= 253 and _OBJECT_NAME.match(secret)):
             raise ConfError(f"gold_secret {self.gold_secret!r}: expected a Secret name")
         ratio = self.max_quarantine_ratio
         if ratio is not None and not 0 <= ratio <= 1:
