@@ -412,6 +412,7 @@ class Work:
     """What a Silver run would take in: read from Bronze's listing and the ledgers."""
 
     sales: DeltaTable | None
+    quarantine: DeltaTable | None
     taken: dict[str, FileEntry]
     pending: list[ObjectInfo]
     """New objects, and event objects a replay has grown since they were taken."""
@@ -425,8 +426,9 @@ class Work:
 def find_work(settings: Settings) -> Work:
     """The Bronze objects the next Silver run would take in; cheap (listing + logs)."""
     sales = open_table(settings.silver, SALES)
+    quarantine = open_table(settings.silver, QUARANTINE)
     taken = read_ledger(sales).files
-    quarantined = read_ledger(open_table(settings.silver, QUARANTINE)).files
+    quarantined = read_ledger(quarantine).files
     objects = list(batch_files(settings.bronze))
     objects += [
         info
@@ -439,7 +441,7 @@ def find_work(settings: Settings) -> Work:
         for o in objects
         if o.key in taken and taken[o.key].status == "merged" and o.key not in quarantined
     ]
-    return Work(sales, taken, pending, repair)
+    return Work(sales, quarantine, taken, pending, repair)
 
 
 def run_silver(settings: Settings, progress: Progress | None = None) -> SilverResult:
@@ -458,7 +460,7 @@ def run_silver(settings: Settings, progress: Progress | None = None) -> SilverRe
     work = find_work(settings)
     sales, taken, pending, repair = work.sales, work.taken, work.pending, work.repair
     if pending or repair:
-        for table in (sales, open_table(settings.silver, QUARANTINE)):
+        for table in (sales, work.quarantine):
             if table is not None:
                 keep_history(table)
         with tempfile.TemporaryDirectory(dir=settings.scratch_dir, prefix="silver-") as tmp:
