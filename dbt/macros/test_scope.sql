@@ -45,22 +45,12 @@
         {#- literals of the Silver runs fact_sales has not taken in (macros/incremental.sql) -#}
         {{ return(silver_scope('sales_quarantine' if tested.get('name') == 'sales_quarantine' and tested.get('resource_type') == 'source' else 'sales')) }}
     {%- endif -%}
-    {%- set fact = graph.nodes.get('model.' ~ project_name ~ '.fact_sales') -%}
-    {%- if scope != 'this_run' or fact is none -%}
+    {%- if scope != 'this_run' -%}
         {{ return(none) }}
     {%- endif -%}
-    {%- set fact_relation = adapter.get_relation(database=fact.database, schema=fact.schema, identifier=fact.alias) -%}
-    {%- set ledger = build_ledger() -%}
-    {%- if fact_relation is none or adapter.get_relation(database=ledger.database, schema=ledger.schema, identifier=ledger.identifier) is none -%}
-        {{ return(none) }}
-    {%- endif -%}
-    {%- set rows = "_gold_run_id = '" ~ invocation_id ~ "'" -%}
-    {%- set last_passed -%}
-        coalesce((select whole_project and passed from {{ ledger }}
-                  where invocation_id <> '{{ invocation_id }}'
-                  order by started_at desc limit 1), false)
-    {%- endset -%}
-    {{ return('(not ' ~ last_passed ~ ' or ' ~ rows ~ ')') }}
+    {#- the rows this build wrote, when its Silver scope is trusted (the same decision,
+        made once at on-run-start: a whole previous build that passed); else every row -#}
+    {{ return(none if silver_scope() is none else "_gold_run_id = '" ~ invocation_id ~ "'") }}
 {%- endmacro %}
 
 {#- The build ledger: one row per `dbt build` (start_build, finish_build). -#}
