@@ -145,7 +145,8 @@ def _add_new_lines(data_dir: Path, fraction: float) -> int:
     table = DeltaTable(uri).to_pyarrow_table()
     count = max(1, int(table.num_rows * fraction))
     sample = table.slice(table.num_rows - count, count).to_pylist()
-    later = datetime(2026, 1, 1, tzinfo=UTC)
+    # stamped now, as a Silver run stamps its lines: later than every line before it
+    later = datetime.now(UTC)
     batch = f"bench-incremental-{time.time_ns()}"
     for n, row in enumerate(sample):
         row["order_id"] = f"{batch}-{row['order_id']}"
