@@ -26,6 +26,10 @@ DUCKDB_STEM = "salespipe"
 """The Gold DuckDB file's name without ``.duckdb``, unless ``gold_database`` says."""
 MARTS: tuple[str, ...] = ("fact_sales", "dim_customer", "dim_product", "dim_store", "dim_date")
 DIMENSIONS: tuple[str, ...] = MARTS[1:]
+FILE_LOG_LEVEL = "info"
+"""dbt's log file level, unless ``DBT_LOG_LEVEL_FILE`` sets one: at debug, dbt writes
+every statement of every node to ``logs/dbt.log`` (their SQL is in ``target/`` anyway),
+which costs an incremental build a tenth of its time."""
 UNIT_TESTS_PASSED = "unit_tests.passed"
 """In the Gold dir: the code fingerprint the dbt unit tests last passed on."""
 
@@ -143,6 +147,7 @@ def _args(command: str, settings: Settings, target: str | None, extra: Sequence[
         str(gold / "logs"),
         "--vars",
         json.dumps(dbt_vars(settings), sort_keys=True),
+        *([] if "DBT_LOG_LEVEL_FILE" in os.environ else ["--log-level-file", FILE_LOG_LEVEL]),
         *extra,
     ]
 
