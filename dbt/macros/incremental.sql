@@ -260,13 +260,15 @@ latest as (
         {{ return(true) }}
     {%- endif -%}
     {%- set silver = graph.sources['source.' ~ project_name ~ '.silver.sales'] -%}
+    {#- a plain join, not `exists`: DuckDB then hashes the few new lines and probes the
+        kept rows once, instead of de-correlating over every kept key -#}
     {%- set query -%}
-        select count(*) from {{ state }} as kept
-        where exists (
-            select 1 from {{ silver.relation_name }} as line
-            where {{ scope }}
-              and {% for col in line_key %}line.{{ col }} = kept.{{ col }}{% if not loop.last %} and {% endif %}{% endfor %}
-        )
+        select count(*)
+        from {{ state }} as kept
+        join (
+            select {{ line_key | join(', ') }} from {{ silver.relation_name }} where {{ scope }}
+        ) as line
+        on {% for col in line_key %}line.{{ col }} = kept.{{ col }}{% if not loop.last %} and {% endif %}{% endfor %}
     {%- endset -%}
     {{ return(run_query(query).rows[0][0] > 0) }}
 {%- endmacro %}

@@ -17,13 +17,12 @@
 -- of the line the attributes come from.
 {%- set key = ['customer_id'] %}
 {%- set kept = ['customer_name', 'segment'] + line_lineage() %}
-with lines as (
+{#- the view itself, not a CTE over it: read twice (new lines, span), a CTE would be
+    materialized whole before the new lines' filter could skip any Delta file -#}
+{%- set lines = ref('stg_customers_from_sales') %}
+with
 
-    select * from {{ ref('stg_customers_from_sales') }}
-
-),
-
-{{ latest_lines('lines', key, kept, ['order_date', '_event_time', 'order_id', 'row_id'],
+{{ latest_lines(lines, key, kept, ['order_date', '_event_time', 'order_id', 'row_id'],
                 restated={'order_date': 'last_order_date'}) }},
 
 span as (
@@ -32,9 +31,9 @@ span as (
         customer_id,
         min(order_date) as first_order_date,
         max(order_date) as last_order_date
-    from lines
+    from {{ lines }} as line
     {%- if is_incremental() %}
-    where exists (select 1 from affected where affected.customer_id = lines.customer_id)
+    where exists (select 1 from affected where affected.customer_id = line.customer_id)
     {%- endif %}
     group by customer_id
 
