@@ -1,10 +1,30 @@
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='append',
+        on_schema_change=('ignore' if target.name == 'fakesnow' else 'fail'),
+    )
+}}
 -- A day spine from the earliest to the latest order or ship date, with calendar
 -- attributes. Month and day names come from numbers so every target spells them alike.
+-- Incremental runs only extend it: the bounds are those of the days it already holds
+-- and of the new Silver lines (macros/incremental.sql), and only missing days are
+-- appended. A spine is never cut short, so a fact date key always resolves; a full
+-- refresh recomputes it from every line.
+{%- set lines = ref('int_sales_unified') %}
+{%- set scope = silver_scope() if is_incremental() else none %}
+{%- if scope is not none %}
+    {%- set lines = '(' ~ new_silver_lines(lines, none, scope) ~ ') as new_lines' %}
+{%- endif %}
 {%- set bounds %}
     select min(d) as first_day, max(d) as last_day from (
-        select order_date as d from {{ ref('int_sales_unified') }}
+        select order_date as d from {{ lines }}
         union all
-        select ship_date as d from {{ ref('int_sales_unified') }} where ship_date is not null
+        select ship_date as d from {{ lines }} where ship_date is not null
+        {%- if is_incremental() %}
+        union all
+        select date_day as d from {{ this }}
+        {%- endif %}
     ) as dates
 {%- endset %}
 {%- set first_day, last_day = "cast('2000-01-01' as date)", "cast('2000-01-02' as date)" %}
@@ -24,6 +44,9 @@ with spine as (
 days as (
 
     select cast(date_day as date) as date_day from spine
+    {%- if is_incremental() %}
+    where cast(date_day as date) not in (select date_day from {{ this }})
+    {%- endif %}
 
 )
 
