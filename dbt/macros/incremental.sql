@@ -41,6 +41,14 @@
     {%- if not execute or not scope_from_fact() -%}
         {{ return(none) }}
     {%- endif -%}
+    {#- Read once per build and table, not once per node (a query costs a node ~10 ms
+        of dbt's time): `graph` is the one object all nodes of an invocation share, and
+        dbt builds it anew for each invocation. -#}
+    {%- set memo = graph.setdefault('salespipe_silver_scope', {}) -%}
+    {%- set memo_key = invocation_id ~ '/' ~ table -%}
+    {%- if memo_key in memo -%}
+        {{ return(memo[memo_key]) }}
+    {%- endif -%}
     {%- set ledger = build_ledger() -%}
     {%- if adapter.get_relation(database=ledger.database, schema=ledger.schema, identifier=ledger.identifier) is none -%}
         {{ return(none) }}
@@ -48,7 +56,8 @@
     {%- set rows = run_query(
         'select ' ~ table ~ "_scope from " ~ ledger ~ " where invocation_id = '" ~ invocation_id ~ "'"
     ).rows -%}
-    {{ return(rows[0][0] if rows else none) }}
+    {%- do memo.update({memo_key: rows[0][0] if rows else none}) -%}
+    {{ return(memo[memo_key]) }}
 {%- endmacro %}
 
 {#- silver_scope's predicate, computed from Silver and fact_sales (start_build). -#}
