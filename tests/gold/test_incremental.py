@@ -3,7 +3,7 @@ rows that changed, and leaves every other fact row physically untouched."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import duckdb
@@ -40,6 +40,7 @@ def incremental(silver_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> d
     con.register("silver", silver)
     before_products = _rows(con, "SELECT * FROM gold.dim_product")
     before_stores = _rows(con, "SELECT * FROM gold.dim_store")
+    before_days = _rows(con, "SELECT * FROM gold.dim_date")
     # Lines that are their day's only version of product and store, safe to copy.
     plain = con.execute(
         """SELECT order_id, row_id FROM silver
@@ -53,7 +54,8 @@ def incremental(silver_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> d
     renamed_id, last_day = con.execute(
         "SELECT product_id, max(order_date) FROM silver GROUP BY product_id ORDER BY 1 LIMIT 1"
     ).fetchone()  # type: ignore[misc]
-    max_day = con.execute("SELECT max(order_date) FROM silver").fetchone()[0]  # type: ignore[index]
+    # the day after the date spine's last (its last ship date): a day dim_date lacks
+    new_day = con.execute("SELECT max(date_day) + 1 FROM gold.dim_date").fetchone()[0]  # type: ignore[index]
     # Q: a product whose second version gets a late line dated before it began, with
     # the new attributes, which moves (and so re-keys) that version.
     split = con.execute(
@@ -96,7 +98,7 @@ def incremental(silver_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> d
         row_id=1,
         product_id=renamed_id,
         product_name="Renamed In Test",
-        order_date=max_day + timedelta(days=1),
+        order_date=new_day,
         ship_date=None,
         _event_time=LATER,
     )
@@ -161,6 +163,10 @@ def incremental(silver_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> d
         "products_gone": before_products - _rows(con, "SELECT * FROM gold.dim_product"),
         "products_new": _rows(con, "SELECT * FROM gold.dim_product") - before_products,
         "stores_changed": before_stores ^ _rows(con, "SELECT * FROM gold.dim_store"),
+        "days_gone": before_days - _rows(con, "SELECT * FROM gold.dim_date"),
+        "days_new": {r[0] for r in _rows(con, "SELECT date_day FROM gold.dim_date")}
+        - {row[1] for row in before_days},
+        "new_day": new_day,
         "fixed": con.execute(
             "SELECT quantity, sales FROM gold.fact_sales WHERE order_id = ? AND row_id = ?",
             [fix["order_id"], fix["row_id"]],
@@ -231,3 +237,11 @@ def test_exactly_the_changed_scd2_rows_change(incremental: dict[str, object]) ->
     assert (len(gone), len(new)) == (3, 4)
     assert incremental["stores_changed"] == set()
     assert incremental["rename_version"] == ("Renamed In Test", True)
+
+
+def test_the_date_spine_grows_by_exactly_the_new_day(incremental: dict[str, object]) -> None:
+    """The renamed product's line is dated the day after the spine's last: dim_date
+    appends that day and keeps every row it had."""
+    assert isinstance(incremental["new_day"], date)
+    assert incremental["days_gone"] == set()
+    assert incremental["days_new"] == {incremental["new_day"]}
