@@ -14,15 +14,18 @@ RUN_STAMP := $(VENV)/.installed-run
 venv: $(STAMP)
 
 # uv (from PyPI) installs the pinned stack in seconds; reinstall when pyproject changes.
+# --compile-bytecode: uv writes no .pyc by default, and with PYTHONDONTWRITEBYTECODE set
+# no process writes them either, so every process compiled dbt (and Airflow) from source:
+# `import dbt.cli.main` took 5.1 s, 2.4 s with bytecode.
 # `make run` needs only the core; the tests need every extra.
 $(RUN_STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check uv==0.13.9
-	$(BIN)/uv pip install --quiet --python $(BIN)/python -e '.[gold]'
+	$(BIN)/uv pip install --quiet --compile-bytecode --python $(BIN)/python -e '.[gold]'
 	touch $(RUN_STAMP)
 
 $(STAMP): $(RUN_STAMP)
-	$(BIN)/uv pip install --quiet --python $(BIN)/python -e '.[dev,streaming,gold,airflow,operator]'
+	$(BIN)/uv pip install --quiet --compile-bytecode --python $(BIN)/python -e '.[dev,streaming,gold,airflow,operator]'
 	touch $(STAMP)
 
 run: $(RUN_STAMP)
@@ -37,7 +40,7 @@ FS_PACKAGES := fakesnow==0.12.1 dbt-core==1.11.16 dbt-snowflake==1.12.4 pytest==
 $(FS_STAMP): Makefile
 	test -x $(FS_VENV)/bin/python || $(PYTHON) -m venv $(FS_VENV)
 	$(FS_VENV)/bin/python -m pip install --quiet --disable-pip-version-check uv==0.13.9
-	$(FS_VENV)/bin/uv pip install --quiet --python $(FS_VENV)/bin/python $(FS_PACKAGES)
+	$(FS_VENV)/bin/uv pip install --quiet --compile-bytecode --python $(FS_VENV)/bin/python $(FS_PACKAGES)
 	touch $(FS_STAMP)
 
 test-snowflake: $(FS_STAMP)
