@@ -3,8 +3,8 @@ incremental rebuild after 1% new lines as a fraction of the full build, and the 
 per-call overhead of dbt (start-up, parse with and without partial parsing, and with
 the manifest kept in-process).
 
-Each measured step runs in a fresh child process so its peak RSS is its own
-(``ru_maxrss`` of the waited child) and start-up costs are not hidden by warm imports.
+Each measured step runs in a fresh child process so its peak RSS is its own (the
+child's VmHWM) and start-up costs are not hidden by warm imports.
 Besides wall time, each step's CPU time (user + system of the child, DuckDB's threads
 included) is reported: on a machine shared with other jobs it is the steadier figure.
 
@@ -52,8 +52,7 @@ def _child(step: str, data_dir: str) -> dict[str, Any]:
     answer: dict[str, Any] = json.loads(out.stdout.strip().splitlines()[-1])
     answer["wall_s"] = wall
     answer["cpu_s"] = usage.ru_utime + usage.ru_stime - cpu_before
-    # the child's own peak (ru_maxrss of RUSAGE_CHILDREN is the largest of every child
-    # waited for so far, the data generator's included)
+    # the child's own peak, as it measured it (see _peak_rss_mib)
     answer["peak_rss_mib"] = answer["self_rss_mib"]
     return answer
 
@@ -88,12 +87,11 @@ def _run_child(step: str, data_dir: str) -> dict[str, Any]:
         )
     elif step == "warm":
         # One long-lived process (the way to keep the fixed overhead out of repeated
-        # calls): import and parse once, then a full build, 1% new lines, and the
-        # incremental build with the parsed manifest kept in-process.
+        # calls): import and parse once, then REPEAT full builds, and REPEAT times 1%
+        # new lines and an incremental build, with the parsed manifest kept in-process.
+        # Medians, since one build varies by a fifth from run to run on two cores.
         from salespipe.gold.runner import parsed_manifest
 
-        # Each build REPEAT times, the median reported: on a 2-core machine one build
-        # varies by a fifth from run to run.
         t = time.perf_counter()
         parsed_manifest(settings)
         answer["fixed_s"] = time.perf_counter() - t

@@ -42,10 +42,15 @@
         {{ return(none) }}
     {%- endif -%}
     {#- Read once per build and table, not once per node (a query costs a node ~10 ms
-        of dbt's time): `graph` is the one object all nodes of an invocation share, and
-        dbt builds it anew for each invocation. -#}
+        of dbt's time), and kept in `graph`, the one object all nodes of an invocation
+        share. With the manifest kept in-process, `graph` outlives the invocation, so
+        the memo holds one invocation's answers and starts afresh for the next. -#}
     {%- set memo = graph.setdefault('salespipe_silver_scope', {}) -%}
-    {%- set memo_key = invocation_id ~ '/' ~ table -%}
+    {%- if memo.get('invocation_id') != invocation_id -%}
+        {%- do memo.clear() -%}
+        {%- do memo.update({'invocation_id': invocation_id}) -%}
+    {%- endif -%}
+    {%- set memo_key = table ~ '_scope' -%}
     {%- if memo_key in memo -%}
         {{ return(memo[memo_key]) }}
     {%- endif -%}

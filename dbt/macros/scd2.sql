@@ -6,8 +6,8 @@
     per observation, and the values themselves are joined back for the version rows
     alone: a third of the cost of windowing their text. Two different values collide
     with probability 2^-64 per comparison of one key's consecutive days. Only version
-    rows get the published md5 (attribute_hash = attribute_hash(tracked)). A new value opens a
-    version on the day it was first seen, and closes the previous one that day
+    rows get the published md5 (attribute_hash = attribute_hash(tracked)). A new value
+    opens a version on the day it was first seen, and closes the previous one that day
     (valid_to is exclusive). The first version of a key is valid from `scd2_start`, not
     from its first sighting: a late line dated earlier then falls into it instead of
     re-keying history. The current version runs to `scd2_end`. A change back to an
