@@ -70,7 +70,7 @@
 {% macro start_build() -%}
     {%- if execute and flags.WHICH in ('build', 'run') -%}
         {%- set ledger = build_ledger() -%}
-        {%- set whole = flags.WHICH == 'build' and not (flags.SELECT or flags.EXCLUDE or flags.SELECTOR) -%}
+        {%- set whole = flags.WHICH == 'build' and selects_every_data_node() -%}
         {%- do adapter.create_schema(ledger) -%}
         {%- do run_query(
             'create table if not exists ' ~ ledger ~ ' (invocation_id ' ~ dbt.type_string()
@@ -95,6 +95,21 @@
             ~ dbt.current_timestamp() ~ ', null, ' ~ whole ~ ', false, ' ~ scopes | join(', ') ~ ')'
         ) -%}
     {%- endif -%}
+{%- endmacro %}
+
+{#- Whether this invocation selected every node whose outcome depends on the data:
+    each model but the views and each data test but those tagged `code_only`. Those
+    (and unit tests) depend on the code alone, and `salespipe gold` leaves them out
+    while the code is unchanged (salespipe.gold.runner), which keeps a build whole. -#}
+{% macro selects_every_data_node() -%}
+    {%- for node in graph.nodes.values() if node.resource_type in ('model', 'test') -%}
+        {%- set code_only = node.config.materialized == 'view' if node.resource_type == 'model'
+                            else 'code_only' in node.tags -%}
+        {%- if not code_only and node.unique_id not in selected_resources -%}
+            {{ return(false) }}
+        {%- endif -%}
+    {%- endfor -%}
+    {{ return(true) }}
 {%- endmacro %}
 
 {#- on-run-end: whether every node of this build passed. -#}

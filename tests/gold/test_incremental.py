@@ -191,9 +191,9 @@ def test_unit_tests_rerun_only_when_the_code_changed(incremental: dict[str, obje
     code, did not need to (they check SQL logic on fixed rows, not data)."""
     first, second = incremental["first"], incremental["second"]
     assert isinstance(first, GoldResult) and isinstance(second, GoldResult)
-    assert not first.unit_tests_skipped
-    assert second.unit_tests_skipped
-    assert "unit tests passed before on this code" in second.summary()
+    assert first.left_out == ()
+    assert "unit tests" in second.left_out
+    assert "unit tests, views, code_only tests: current for this code" in second.summary()
 
 
 def test_only_changed_lines_are_rewritten(incremental: dict[str, object]) -> None:

@@ -31,8 +31,24 @@ FILE_LOG_LEVEL = "info"
 """dbt's log file level, unless ``DBT_LOG_LEVEL_FILE`` sets one: at debug, dbt writes
 every statement of every node to ``logs/dbt.log`` (their SQL is in ``target/`` anyway),
 which costs an incremental build a tenth of its time."""
-UNIT_TESTS_PASSED = "unit_tests.passed"
-"""In the Gold dir: the code fingerprint the dbt unit tests last passed on."""
+CODE_CHECKS_PASSED = "code_checks.passed"
+"""In the Gold dir: the fingerprint of the code (and vars) the code-only nodes last
+passed on."""
+CODE_ONLY_TAG = "code_only"
+"""Tags a data test whose outcome depends on the SQL alone (a calendar attribute, a
+label the model writes as a literal): a logic check, run with the unit tests."""
+SKIP_CODE_ONLY: tuple[str, ...] = (
+    "--exclude-resource-type",
+    "unit_test",
+    "--exclude",
+    "config.materialized:view",
+    f"tag:{CODE_ONLY_TAG}",
+    # keep the views' own tests: they test Silver's lines through the view, which is data
+    "--indirect-selection",
+    "empty",
+)
+"""``dbt build`` arguments that leave out the code-only nodes: unit tests, views (DDL
+over Silver, which reads the new lines without being rebuilt) and ``code_only`` tests."""
 
 
 class GoldError(RuntimeError):
@@ -65,8 +81,9 @@ class GoldResult:
     elapsed_s: float
     duckdb_path: str
     failures: tuple[NodeOutcome, ...] = field(default_factory=tuple)
-    unit_tests_skipped: bool = False
-    """The unit tests already passed on exactly this code, so they were not rerun."""
+    left_out: tuple[str, ...] = ()
+    """Kinds of code-only node (unit tests, views, ``code_only`` tests) that already
+    passed on exactly this code and vars, so the build left them out."""
 
     def summary(self) -> str:
         """One line for humans, then one line per failure naming test and rows."""
@@ -74,7 +91,7 @@ class GoldResult:
             f"gold: models {self.models_passed} ok / {self.models_failed} failed, "
             f"tests {self.tests_passed} ok / {self.tests_failed} failed, "
             f"{self.skipped} skipped in {self.elapsed_s:.1f}s"
-            + (" (unit tests passed before on this code)" if self.unit_tests_skipped else "")
+            + (f" ({', '.join(self.left_out)}: current for this code)" if self.left_out else "")
         )
         lines = [head]
         for f in self.failures:
@@ -212,13 +229,14 @@ def run_dbt(
     return result
 
 
-def code_fingerprint(manifest: Any) -> str:
-    """A hash of everything dbt unit tests exercise: each node's file checksum and
-    config, each unit test, every macro (dbt's own included), and the versions of
-    dbt-core, dbt-duckdb and DuckDB."""
+def code_fingerprint(manifest: Any, context: str = "") -> str:
+    """A hash of everything the code-only nodes depend on: each node's file checksum
+    and config, each unit test, every macro (dbt's own included), the versions of
+    dbt-core, dbt-duckdb and DuckDB, and ``context`` (the target and vars, which views
+    embed: the Silver paths)."""
     from importlib.metadata import version
 
-    digest = hashlib.sha256()
+    digest = hashlib.sha256(f"{context}\n".encode())
     for uid, node in sorted(manifest.nodes.items()):
         config = json.dumps(node.config.to_dict(), sort_keys=True, default=str)
         digest.update(f"{uid}\0{node.checksum.checksum}\0{config}\n".encode())
@@ -229,6 +247,40 @@ def code_fingerprint(manifest: Any) -> str:
     for package in ("dbt-core", "dbt-duckdb", "duckdb"):
         digest.update(f"{package}=={version(package)}\n".encode())
     return digest.hexdigest()
+
+
+def _is_code_only(node: Any) -> bool:
+    """Views and ``code_only`` data tests (unit tests are their own resource type)."""
+    kind = _name(node.resource_type)
+    if kind == "model":
+        return bool(node.config.materialized == "view")
+    return kind == "test" and CODE_ONLY_TAG in node.tags
+
+
+def _views_exist(settings: Settings, manifest: Any) -> bool:
+    """Whether the Gold DuckDB file holds every view model: views left out of a build
+    must be there (a deleted or replaced file has none)."""
+    import duckdb
+
+    views = {
+        (node.schema, node.alias)
+        for node in manifest.nodes.values()
+        if _name(node.resource_type) == "model" and node.config.materialized == "view"
+    }
+    path = duckdb_path(settings)
+    if not path.exists():
+        return False
+    con = duckdb.connect(str(path), read_only=True)
+    try:
+        present = set(
+            con.execute(
+                "SELECT table_schema, table_name FROM information_schema.tables"
+                " WHERE table_type = 'VIEW'"
+            ).fetchall()
+        )
+    finally:
+        con.close()
+    return views <= present
 
 
 def _release_duckdb() -> None:
@@ -300,17 +352,29 @@ def build_gold(
     extra: list[str] = ["--full-refresh"] if full_refresh else []
     if select:
         extra += ["--select", *select]
-    # dbt unit tests check the SQL's logic on fixed rows, not the data: rerunning them
-    # on unchanged code proves nothing new, and each costs about a second. They run on
-    # a full refresh and whenever the code fingerprint differs from their last pass.
-    fingerprint = code_fingerprint(parsed_manifest(settings))
-    marker = gold_dir(settings) / UNIT_TESTS_PASSED
-    units_current = not full_refresh and marker.is_file() and marker.read_text() == fingerprint
-    if units_current:
+    # Unit tests check the SQL's logic on fixed rows, views are DDL over Silver, and
+    # code_only tests check what the SQL alone decides: none can change with the data,
+    # so rerunning them on unchanged code proves nothing new (and costs a unit test
+    # about a second, any node some 50 ms of dbt's time). They run on a full refresh
+    # and whenever the code or vars differ from those they last passed on. On
+    # Snowflake, whose views cannot be checked without a connection, only the unit
+    # tests are left out.
+    manifest = parsed_manifest(settings)
+    fingerprint = code_fingerprint(
+        manifest, json.dumps([settings.gold_target, dbt_vars(settings)], sort_keys=True)
+    )
+    marker = gold_dir(settings) / CODE_CHECKS_PASSED
+    code_current = not full_refresh and marker.is_file() and marker.read_text() == fingerprint
+    left_out: tuple[str, ...] = ()
+    if code_current and settings.gold_target == "duckdb" and _views_exist(settings, manifest):
+        extra += SKIP_CODE_ONLY
+        left_out = ("unit tests", "views", f"{CODE_ONLY_TAG} tests")
+    elif code_current:
         extra += ["--exclude-resource-type", "unit_test"]
+        left_out = ("unit tests",)
     result = run_dbt("build", settings, extra=extra, quiet=quiet)
     outcome = _outcomes(result.result)
-    if not (units_current or select) and _unit_tests_passed(result.result):
+    if not (code_current or select) and _code_only_passed(result.result, manifest):
         marker.write_text(fingerprint)
     return GoldResult(
         success=outcome.success and bool(result.success),
@@ -322,7 +386,7 @@ def build_gold(
         elapsed_s=time.perf_counter() - started,
         duckdb_path=str(duckdb_path(settings)) if settings.gold_target == "duckdb" else "",
         failures=outcome.failures,
-        unit_tests_skipped=units_current,
+        left_out=left_out,
     )
 
 
@@ -331,10 +395,14 @@ def _name(value: Any) -> str:
     return str(getattr(value, "value", value)).lower()
 
 
-def _unit_tests_passed(run_result: Any) -> bool:
-    """Whether the build ran unit tests and every one passed."""
-    units = [r for r in run_result.results if _name(r.node.resource_type) == "unit_test"]
-    return bool(units) and all(_name(r.status) in ("success", "pass") for r in units)
+def _code_only_passed(run_result: Any, manifest: Any) -> bool:
+    """Whether the build ran every code-only node and unit test, and each passed."""
+    expected = {uid for uid, node in manifest.nodes.items() if _is_code_only(node)}
+    expected |= set(manifest.unit_tests)
+    passed = {
+        r.node.unique_id for r in run_result.results if _name(r.status) in ("success", "pass")
+    }
+    return bool(expected) and expected <= passed
 
 
 def gold_status(settings: Settings) -> dict[str, object]:
