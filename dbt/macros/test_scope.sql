@@ -4,7 +4,10 @@
       * `silver_lines`: Silver lines (and views over them) are tested where they are
         newer than what fact_sales had taken in before this build (macros/incremental.sql);
         these tests run before fact_sales is merged, which dbt build's order guarantees
-        (a node's tests finish before its descendants start).
+        (a node's tests finish before its descendants start). So are the observation
+        tables, whose rows keep the lineage of the line they come from: the rows this
+        build wrote are those of new lines (a merge on the model's key, tested whole
+        on a full refresh, keeps the others unique).
       * `this_run`: fact rows are tested where this invocation wrote them
         (_gold_run_id), including facts re-keyed to a moved SCD2 version.
     Scoping applies only when the previous build covered the whole project and passed
