@@ -16,14 +16,16 @@
 {%- if scope is not none %}
     {%- set lines = '(' ~ new_silver_lines(lines, none, scope) ~ ') as new_lines' %}
 {%- endif %}
+{#- one pass over the lines (each pass is a scan of Silver); order_date is never null -#}
 {%- set bounds %}
-    select min(d) as first_day, max(d) as last_day from (
-        select order_date as d from {{ lines }}
-        union all
-        select ship_date as d from {{ lines }} where ship_date is not null
+    select min(first_day) as first_day, max(last_day) as last_day from (
+        select
+            least(order_date, coalesce(ship_date, order_date)) as first_day,
+            greatest(order_date, coalesce(ship_date, order_date)) as last_day
+        from {{ lines }}
         {%- if is_incremental() %}
         union all
-        select date_day as d from {{ this }}
+        select date_day, date_day from {{ this }}
         {%- endif %}
     ) as dates
 {%- endset %}
