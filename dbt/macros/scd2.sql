@@ -12,7 +12,7 @@
     from its first sighting: a late line dated earlier then falls into it instead of
     re-keying history. The current version runs to `scd2_end`. A change back to an
     earlier value (A, B, A) is a third version, as it is in the source's history. -#}
-{% macro scd2_versions(observations, natural_key, tracked, observed_on='observed_on') -%}
+{% macro scd2_versions(observations, natural_key, tracked, observed_on='observed_on', keys=none) -%}
 {%- set observed_values = [] -%}
 {%- for col in tracked %}{% do observed_values.append('observation.' ~ col) %}{% endfor -%}
 with changes as (
@@ -67,4 +67,63 @@ from versions
 join {{ observations }} as observation
     on observation.{{ natural_key }} = versions.{{ natural_key }}
     and observation.{{ observed_on }} = versions.observed_on
+{%- if keys is not none %}
+union all
+-- a key of `keys` left without observations: a tombstone (null version), which the
+-- model's post-hook deletes once the rows of its key are gone
+select
+    gone.{{ natural_key }}, null as version_number,
+    {% for col in tracked %}null as {{ col }}, {% endfor -%}
+    null as attribute_hash, null as first_seen_on, null as valid_from, null as valid_to,
+    null as is_current
+from {{ keys }} as gone
+where not exists (select 1 from versions where versions.{{ natural_key }} = gone.{{ natural_key }})
+{%- endif %}
+{%- endmacro %}
+
+{#- The keys whose versions an incremental build must recompute (delete+insert on the
+    natural key), from `observations` and the versions the model holds ({{ this }}).
+
+    Versions are the runs of equal tracked values in a key's observations, ordered by
+    day. An observation this build wrote (its line is in the build's Silver scope)
+    changes none of them when it carries the values of the version covering its day
+    and is not dated before the key's first sighting: it then extends a run without
+    starting or splitting one. Every other written observation marks its key: another
+    value, an earlier first sighting, or a new key. Observations also go (a corrected
+    line moves to another product or day; its day's row is deleted): a gone or changed
+    day inside a run changes nothing, one that started a version does, so a version
+    whose first observation is gone or differs marks its key too. Without a trusted
+    scope, every key is recomputed. -#}
+{% macro scd2_changed_keys(observations, natural_key, tracked, observed_on='observed_on') -%}
+{%- set scope = silver_scope() -%}
+{%- if scope is none %}
+    select {{ natural_key }} from {{ observations }}
+    union
+    select {{ natural_key }} from {{ this }}
+{%- else %}
+    select observation.{{ natural_key }}
+    from {{ observations }} as observation
+    left join {{ this }} as version
+        on version.{{ natural_key }} = observation.{{ natural_key }}
+        and observation.{{ observed_on }} >= version.valid_from
+        and observation.{{ observed_on }} < version.valid_to
+    where ({{ scope }})
+        and (
+            version.{{ natural_key }} is null
+            {%- for col in tracked %}
+            or observation.{{ col }} is distinct from version.{{ col }}
+            {%- endfor %}
+            or (version.version_number = 1 and observation.{{ observed_on }} < version.first_seen_on)
+        )
+    union
+    select version.{{ natural_key }}
+    from {{ this }} as version
+    left join {{ observations }} as observation
+        on observation.{{ natural_key }} = version.{{ natural_key }}
+        and observation.{{ observed_on }} = version.first_seen_on
+    where observation.{{ natural_key }} is null
+        {%- for col in tracked %}
+        or observation.{{ col }} is distinct from version.{{ col }}
+        {%- endfor %}
+{%- endif %}
 {%- endmacro %}

@@ -15,7 +15,7 @@ from salespipe.gold import GoldResult, build_gold, gold_status
 from salespipe.gold.runner import duckdb_path
 from salespipe.settings import Settings
 
-from .conftest import copy_data_dir
+from .conftest import copy_data_dir, merge_into_silver
 from .silver_fixture import SALES_SCHEMA
 
 LATER = datetime(2025, 7, 1, tzinfo=UTC)
@@ -245,3 +245,83 @@ def test_the_date_spine_grows_by_exactly_the_new_day(incremental: dict[str, obje
     assert isinstance(incremental["new_day"], date)
     assert incremental["days_gone"] == set()
     assert incremental["days_new"] == {incremental["new_day"]}
+
+
+SCD2_COLUMNS = (
+    "product_id, version_number, category, sub_category, product_name, first_seen_on,"
+    " valid_from, valid_to, is_current"
+)
+
+
+def test_scd2_rewrites_only_the_keys_whose_versions_change(
+    silver_dir: Path, tmp_path: Path
+) -> None:
+    """New lines that repeat what the versions say leave every SCD2 row in place (SCD2
+    rows carry a sentinel attribute_hash until rewritten). A rename replaces its
+    product's rows; so does a correction that moves away the only line of the day a
+    version started on; a product whose only line moves away is gone. The result
+    equals a full refresh."""
+    settings = copy_data_dir(silver_dir, tmp_path / "data")
+    assert build_gold(settings, full_refresh=True).success
+    gold = str(duckdb_path(settings))
+    table = DeltaTable(settings.silver.uri("sales")).to_pyarrow_table()
+    con = duckdb.connect(gold)
+    con.register("silver", table)
+    for name in ("int_product_scd2", "int_store_scd2"):
+        con.execute(f"UPDATE staging.{name} SET attribute_hash = 'SENTINEL'")
+    (last_day,) = con.execute("SELECT max(date_day) FROM gold.dim_date").fetchone()  # type: ignore[misc]
+    # M: a product whose second (or later) version began on a day it sold one line
+    moved = con.execute(
+        """SELECT s.order_id, s.row_id, s.product_id FROM staging.int_product_scd2 v
+           JOIN silver s ON s.product_id = v.product_id AND s.order_date = v.first_seen_on
+           WHERE v.version_number >= 2
+           QUALIFY count(*) OVER (PARTITION BY s.product_id, s.order_date) = 1
+           ORDER BY 1, 2 LIMIT 1"""
+    ).fetchone()
+    # G: a product sold on one line only
+    gone = con.execute(
+        """SELECT order_id, row_id, product_id FROM silver
+           QUALIFY count(*) OVER (PARTITION BY product_id) = 1 ORDER BY 1, 2 LIMIT 1"""
+    ).fetchone()
+    con.close()
+    assert moved is not None, "the generated data has no version started by one line"
+    assert gone is not None and gone[2] != moved[2], "no product with a single line"
+    lines = table.to_pylist()
+    copies = [row for row in lines if row["product_id"] not in (moved[2], gone[2])][:6]
+    renamed = copies[0]["product_id"]
+    corrections = [r for r in lines if (r["order_id"], r["row_id"]) in (moved[:2], gone[:2])]
+    stamp = datetime(2026, 3, 1, tzinfo=UTC)
+    for n, row in enumerate(copies):  # their products' and stores' values as seen
+        row["order_id"], row["_event_time"] = f"SCD2-{n}", stamp + timedelta(seconds=n)
+    copies[0].update(product_name="Renamed Again", order_date=last_day, ship_date=None)
+    # M's and G's lines move to the renamed product (a corrected product id)
+    for row in corrections:
+        row.update(product_id=renamed, _event_time=stamp)
+    for row in [*copies, *corrections]:
+        row["_ingested_at"], row["_batch_id"] = stamp, "batch-scd2"
+    merge_into_silver(settings, [*copies, *corrections])
+
+    result = build_gold(settings)
+    assert result.success, result.summary()
+    con = duckdb.connect(gold, read_only=True)
+    rewritten = _rows(
+        con, "SELECT product_id FROM staging.int_product_scd2 WHERE attribute_hash <> 'SENTINEL'"
+    )
+    stores = _rows(
+        con, "SELECT store_id FROM staging.int_store_scd2 WHERE attribute_hash <> 'SENTINEL'"
+    )
+    incremental = _rows(con, f"SELECT {SCD2_COLUMNS} FROM staging.int_product_scd2")
+    current = con.execute(
+        "SELECT product_name FROM staging.int_product_scd2 WHERE product_id = ? AND is_current",
+        [renamed],
+    ).fetchone()
+    con.close()
+    assert rewritten == {(renamed,), (moved[2],)}  # G's rows are gone, not rewritten
+    assert gone[2] not in {row[0] for row in incremental}
+    assert stores == set()
+    assert current == ("Renamed Again",)
+
+    assert build_gold(settings, full_refresh=True).success
+    con = duckdb.connect(gold, read_only=True)
+    assert incremental == _rows(con, f"SELECT {SCD2_COLUMNS} FROM staging.int_product_scd2")
+    con.close()

@@ -1,18 +1,47 @@
+{{
+    config(
+        materialized='incremental',
+        unique_key='store_id',
+        incremental_strategy='delete+insert',
+        on_schema_change=('ignore' if target.name == 'fakesnow' else 'fail'),
+        post_hook="delete from {{ this }} where version_number is null",
+    )
+}}
 -- Store (selling location) history: the location is the natural key, market and
 -- region are tracked, one observation per store and day (int_store_observations).
+-- Incremental like int_product_scd2: only the stores whose versions change.
 {%- set location = ['country', 'state', 'city', 'postal_code'] %}
-with observations as (
+{%- set tracked = ['market', 'region'] %}
+with
+
+{% if is_incremental() -%}
+changed_keys as (
+
+    {{ scd2_changed_keys(ref('int_store_observations'), 'store_id', tracked) | indent(4) }}
+
+),
+
+observations as (
+
+    select * from {{ ref('int_store_observations') }}
+    where store_id in (select store_id from changed_keys)
+
+),
+{%- else -%}
+observations as (
 
     select * from {{ ref('int_store_observations') }}
 
 ),
+{%- endif %}
 
 versions as (
 
     {{ scd2_versions(
         observations='observations',
         natural_key='store_id',
-        tracked=['market', 'region'],
+        tracked=tracked,
+        keys=('changed_keys' if is_incremental() else none),
     ) | indent(4) }}
 
 ),
@@ -37,4 +66,5 @@ select
     versions.valid_to,
     versions.is_current
 from versions
-join locations on versions.store_id = locations.store_id
+-- left: a tombstone's store has no observations left, hence no location
+left join locations on versions.store_id = locations.store_id
