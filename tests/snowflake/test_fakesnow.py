@@ -1,10 +1,9 @@
 """The Gold project on the snowflake adapter against fakesnow (in-process mode).
 
 fakesnow translates Snowflake SQL to DuckDB, so this proves the Snowflake dialect
-paths of our SQL (dispatch macros, MERGE for the incremental fact, delete+insert
-for the SCD2 histories, QUALIFY, date
-functions, key-pair auth plumbing) render and run; not Snowflake's optimiser,
-clustering, Iceberg/Delta Direct sources, or grants.
+paths of our SQL (dispatch macros, MERGE for the incremental fact, delete+insert for
+the SCD2 histories, QUALIFY, date functions, key-pair auth plumbing) render and run;
+not Snowflake's optimiser, clustering, Iceberg/Delta Direct sources, or grants.
 """
 
 from __future__ import annotations
