@@ -29,7 +29,7 @@ from rich.console import Console
 from rich.table import Table
 
 ROOT = Path(__file__).resolve().parents[1]
-REPEAT = 3
+REPEAT = 5
 """Rounds (a full build, then an incremental one) in the one-process measure; medians
 are reported."""
 
