@@ -81,6 +81,42 @@ where not exists (select 1 from versions where versions.{{ natural_key }} = gone
 {%- endif %}
 {%- endmacro %}
 
+{#- An SCD2 model's CTEs over `observations`: `observations` (what the build reads: on
+    an incremental build, only the keys of `changed_keys`) and `versions`. -#}
+{% macro scd2_history(observations, natural_key, tracked) -%}
+{% if is_incremental() -%}
+changed_keys as (
+
+    {{ scd2_changed_keys(observations, natural_key, tracked) | indent(4) }}
+
+),
+
+observations as (
+
+    select * from {{ observations }}
+    where {{ natural_key }} in (select {{ natural_key }} from changed_keys)
+
+),
+{%- else -%}
+observations as (
+
+    select * from {{ observations }}
+
+),
+{%- endif %}
+
+versions as (
+
+    {{ scd2_versions(
+        observations='observations',
+        natural_key=natural_key,
+        tracked=tracked,
+        keys=('changed_keys' if is_incremental() else none),
+    ) | indent(4) }}
+
+)
+{%- endmacro %}
+
 {#- The keys whose versions an incremental build must recompute (delete+insert on the
     natural key), from `observations` and the versions the model holds ({{ this }}).
 

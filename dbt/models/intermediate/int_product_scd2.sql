@@ -3,7 +3,6 @@
         materialized='incremental',
         unique_key='product_id',
         incremental_strategy='delete+insert',
-        on_schema_change=('ignore' if target.name == 'fakesnow' else 'fail'),
         post_hook="delete from {{ this }} where version_number is null",
     )
 }}
@@ -14,36 +13,6 @@
 {%- set tracked = ['category', 'sub_category', 'product_name'] %}
 with
 
-{% if is_incremental() -%}
-changed_keys as (
-
-    {{ scd2_changed_keys(ref('int_product_observations'), 'product_id', tracked) | indent(4) }}
-
-),
-
-observations as (
-
-    select * from {{ ref('int_product_observations') }}
-    where product_id in (select product_id from changed_keys)
-
-),
-{%- else -%}
-observations as (
-
-    select * from {{ ref('int_product_observations') }}
-
-),
-{%- endif %}
-
-versions as (
-
-    {{ scd2_versions(
-        observations='observations',
-        natural_key='product_id',
-        tracked=tracked,
-        keys=('changed_keys' if is_incremental() else none),
-    ) | indent(4) }}
-
-)
+{{ scd2_history(ref('int_product_observations'), 'product_id', tracked) }}
 
 select * from versions

@@ -3,7 +3,6 @@
         materialized='incremental',
         unique_key='store_id',
         incremental_strategy='delete+insert',
-        on_schema_change=('ignore' if target.name == 'fakesnow' else 'fail'),
         post_hook="delete from {{ this }} where version_number is null",
     )
 }}
@@ -14,37 +13,7 @@
 {%- set tracked = ['market', 'region'] %}
 with
 
-{% if is_incremental() -%}
-changed_keys as (
-
-    {{ scd2_changed_keys(ref('int_store_observations'), 'store_id', tracked) | indent(4) }}
-
-),
-
-observations as (
-
-    select * from {{ ref('int_store_observations') }}
-    where store_id in (select store_id from changed_keys)
-
-),
-{%- else -%}
-observations as (
-
-    select * from {{ ref('int_store_observations') }}
-
-),
-{%- endif %}
-
-versions as (
-
-    {{ scd2_versions(
-        observations='observations',
-        natural_key='store_id',
-        tracked=tracked,
-        keys=('changed_keys' if is_incremental() else none),
-    ) | indent(4) }}
-
-),
+{{ scd2_history(ref('int_store_observations'), 'store_id', tracked) }},
 
 locations as (
 

@@ -3,7 +3,6 @@
         materialized='incremental',
         unique_key='customer_id',
         incremental_strategy='merge',
-        on_schema_change=('ignore' if target.name == 'fakesnow' else 'fail'),
         post_hook="delete from {{ this }} where order_id is null",
     )
 }}

@@ -2,7 +2,6 @@
     config(
         materialized='incremental',
         incremental_strategy='append',
-        on_schema_change=('ignore' if target.name == 'fakesnow' else 'fail'),
     )
 }}
 -- A day spine from the earliest to the latest order or ship date, with calendar
