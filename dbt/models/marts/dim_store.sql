@@ -1,7 +1,4 @@
-{#- A view over the SCD2 history, which is already a table that an incremental build
-    touches only where versions change (int_store_scd2): a copy would cost every build a
-    node and a rewrite for the same few hundred rows. Views run once per code and
-    vars (salespipe.gold.runner); the tests below still run on every build. -#}
+{#- A view over int_store_scd2, for the reason dim_product is one. -#}
 {{ config(materialized='view') }}
 -- Selling locations, SCD Type 2 on market and region.
 select

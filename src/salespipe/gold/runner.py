@@ -37,9 +37,10 @@ passed on."""
 CODE_ONLY_TAG = "code_only"
 """Tags a data test whose outcome depends on the SQL alone (a calendar attribute, a
 label the model writes as a literal): a logic check, run with the unit tests."""
+SKIP_UNIT_TESTS: tuple[str, ...] = ("--exclude-resource-type", "unit_test")
+"""``dbt build`` arguments that leave out the unit tests."""
 SKIP_CODE_ONLY: tuple[str, ...] = (
-    "--exclude-resource-type",
-    "unit_test",
+    *SKIP_UNIT_TESTS,
     "--exclude",
     "config.materialized:view",
     f"tag:{CODE_ONLY_TAG}",
@@ -249,12 +250,13 @@ def code_fingerprint(manifest: Any, context: str = "") -> str:
     return digest.hexdigest()
 
 
+def _is_view(node: Any) -> bool:
+    return _name(node.resource_type) == "model" and node.config.materialized == "view"
+
+
 def _is_code_only(node: Any) -> bool:
     """Views and ``code_only`` data tests (unit tests are their own resource type)."""
-    kind = _name(node.resource_type)
-    if kind == "model":
-        return bool(node.config.materialized == "view")
-    return kind == "test" and CODE_ONLY_TAG in node.tags
+    return _is_view(node) or (_name(node.resource_type) == "test" and CODE_ONLY_TAG in node.tags)
 
 
 def _views_exist(settings: Settings, manifest: Any) -> bool:
@@ -262,11 +264,7 @@ def _views_exist(settings: Settings, manifest: Any) -> bool:
     must be there (a deleted or replaced file has none)."""
     import duckdb
 
-    views = {
-        (node.schema, node.alias)
-        for node in manifest.nodes.values()
-        if _name(node.resource_type) == "model" and node.config.materialized == "view"
-    }
+    views = {(node.schema, node.alias) for node in manifest.nodes.values() if _is_view(node)}
     path = duckdb_path(settings)
     if not path.exists():
         return False
@@ -370,7 +368,7 @@ def build_gold(
         extra += SKIP_CODE_ONLY
         left_out = ("unit tests", "views", f"{CODE_ONLY_TAG} tests")
     elif code_current:
-        extra += ["--exclude-resource-type", "unit_test"]
+        extra += SKIP_UNIT_TESTS
         left_out = ("unit tests",)
     result = run_dbt("build", settings, extra=extra, quiet=quiet)
     outcome = _outcomes(result.result)
