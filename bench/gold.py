@@ -30,8 +30,8 @@ from rich.table import Table
 
 ROOT = Path(__file__).resolve().parents[1]
 REPEAT = 5
-"""Rounds (a full build, then an incremental one) in the one-process measure; medians
-are reported."""
+"""Rounds (a full build, an incremental one, a rebuild without new lines) in the
+one-process measure; medians are reported."""
 
 
 def _child(step: str, data_dir: str) -> dict[str, Any]:
@@ -87,45 +87,7 @@ def _run_child(step: str, data_dir: str) -> dict[str, Any]:
             fact_rows=gold_status(settings)["fact_rows"],
         )
     elif step == "warm":
-        # One long-lived process (the way to keep the fixed overhead out of repeated
-        # calls): import and parse once, then REPEAT rounds of a full build, 1% new
-        # lines and an incremental build, with the parsed manifest kept in-process.
-        # Rounds interleave the two kinds so that both see the same machine: on a
-        # shared host, speed drifts by a third over a minute, which skewed the ratio
-        # when all full builds ran first. The ratio is the median of the rounds'.
-        from salespipe.gold.runner import parsed_manifest
-
-        t = time.perf_counter()
-        parsed_manifest(settings)
-        answer["fixed_s"] = time.perf_counter() - t
-        fulls, incrs, added = [], [], []
-        cpu: dict[str, list[float]] = {"full": [], "incremental": []}
-        for _ in range(REPEAT):
-            # CPU time (all threads, DuckDB's included) besides wall: a host that takes
-            # the CPU away for a while stretches wall time, not CPU time
-            started_cpu = time.process_time()
-            fulls.append(build_gold(settings, full_refresh=True))
-            cpu["full"].append(time.process_time() - started_cpu)
-            added.append(_add_new_lines(Path(data_dir), 0.01))
-            started_cpu = time.process_time()
-            incrs.append(build_gold(settings))
-            cpu["incremental"].append(time.process_time() - started_cpu)
-        failed = [r.summary() for r in fulls + incrs if not r.success]
-        if failed:
-            raise SystemExit("\n".join(failed))
-        answer.update(
-            added=added[0],
-            full_runs=[r.elapsed_s for r in fulls],
-            incremental_runs=[r.elapsed_s for r in incrs],
-            full_s=statistics.median(r.elapsed_s for r in fulls),
-            incremental_s=statistics.median(r.elapsed_s for r in incrs),
-            fraction=statistics.median(
-                i.elapsed_s / f.elapsed_s for f, i in zip(fulls, incrs, strict=True)
-            ),
-            cpu_fraction=statistics.median(
-                i / f for f, i in zip(cpu["full"], cpu["incremental"], strict=True)
-            ),
-        )
+        answer.update(_warm(settings, Path(data_dir)))
     elif step == "parse":
         # leaves partial_parse.msgpack in the target dir, as any earlier call would
         run_dbt("parse", settings, reuse_manifest=False)
@@ -150,6 +112,61 @@ def _run_child(step: str, data_dir: str) -> dict[str, Any]:
         run_dbt("build", settings, extra=["--select", "dim_date", "--exclude", "test_type:data"])
         answer["cached_small_build_s"] = time.perf_counter() - t
     answer["self_rss_mib"] = _peak_rss_mib()
+    return answer
+
+
+def _warm(settings: Any, data_dir: Path) -> dict[str, Any]:
+    """Inside the child: the one-process measure.
+
+    One long-lived process (the way to keep the fixed overhead out of repeated calls):
+    import and parse once, then REPEAT rounds of a full build, 1% new lines, an
+    incremental build and a rebuild without new lines (the floor of an incremental
+    build: what dbt costs whatever the data), the parsed manifest kept in-process.
+    Rounds interleave the kinds so that all see the same machine: on a shared host,
+    speed drifts by a third over a minute, which skewed the ratio when all full builds
+    ran first. Ratios are the medians of the rounds'.
+    """
+    from salespipe.gold import build_gold
+    from salespipe.gold.runner import parsed_manifest
+
+    answer: dict[str, Any] = {}
+    t = time.perf_counter()
+    parsed_manifest(settings)
+    answer["fixed_s"] = time.perf_counter() - t
+    fulls, incrs, noops, added = [], [], [], []
+    cpu: dict[str, list[float]] = {"full": [], "incremental": []}
+    for _ in range(REPEAT):
+        # CPU time (all threads, DuckDB's included) besides wall: a host that takes
+        # the CPU away for a while stretches wall time, not CPU time
+        started_cpu = time.process_time()
+        fulls.append(build_gold(settings, full_refresh=True))
+        cpu["full"].append(time.process_time() - started_cpu)
+        added.append(_add_new_lines(data_dir, 0.01))
+        started_cpu = time.process_time()
+        incrs.append(build_gold(settings))
+        cpu["incremental"].append(time.process_time() - started_cpu)
+        noops.append(build_gold(settings))
+    failed = [r.summary() for r in fulls + incrs + noops if not r.success]
+    if failed:
+        raise SystemExit("\n".join(failed))
+    answer.update(
+        added=added[0],
+        full_runs=[r.elapsed_s for r in fulls],
+        incremental_runs=[r.elapsed_s for r in incrs],
+        noop_runs=[r.elapsed_s for r in noops],
+        noop_s=statistics.median(r.elapsed_s for r in noops),
+        noop_fraction=statistics.median(
+            n.elapsed_s / f.elapsed_s for f, n in zip(fulls, noops, strict=True)
+        ),
+        full_s=statistics.median(r.elapsed_s for r in fulls),
+        incremental_s=statistics.median(r.elapsed_s for r in incrs),
+        fraction=statistics.median(
+            i.elapsed_s / f.elapsed_s for f, i in zip(fulls, incrs, strict=True)
+        ),
+        cpu_fraction=statistics.median(
+            i / f for f, i in zip(cpu["full"], cpu["incremental"], strict=True)
+        ),
+    )
     return answer
 
 
@@ -314,6 +331,12 @@ def main(argv: list[str] | None = None) -> int:
         "one process: incremental / full",
         f"{warm_fraction:.0%}",
         "median of the rounds' ratios; target < 30%" + (" OK" if warm_fraction < 0.3 else ""),
+    )
+    runs = ", ".join(f"{x:.1f}" for x in warm["noop_runs"])
+    table.add_row(
+        "one process: rebuild, no new lines",
+        f"{warm['noop_s']:.1f} s = {warm['noop_fraction']:.0%}",
+        f"median of {runs}; the floor of an incremental build, as a fraction of full",
     )
     table.add_row(
         "one process: incremental / full, CPU",
