@@ -5,12 +5,20 @@ on S3, the httpfs extension and a temporary S3 secret built from salespipe's sto
 settings (the ``AWS_*`` environment). The profile passes only the Silver URI: the
 credentials never pass through dbt's config, so dbt cannot log or write them to
 ``target/``.
+
+The profile attaches the Gold file to an in-memory instance that outlives a build;
+between builds ``salespipe gold`` detaches the file (``detach_gold``), and each
+cursor of the next build attaches it again.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
+import threading
 from typing import Any
 
+import duckdb
 from dbt.adapters.duckdb.plugins import BasePlugin
 from duckdb import DuckDBPyConnection
 
@@ -27,9 +35,46 @@ class Plugin(BasePlugin):
     def initialize(self, plugin_config: dict[str, Any]) -> None:
         self.extension_directory = str(plugin_config["extension_directory"])
         self.silver = ObjectStore(str(plugin_config["silver_root"]))
+        self._secret_digest = ""
+        self._lock = threading.Lock()
 
     def configure_connection(self, conn: DuckDBPyConnection) -> None:
         if self.silver.is_s3:
             load_extension(conn, "httpfs", self.extension_directory)
-            create_s3_secret(conn, self.silver.uri(), self.silver.delta_options())
         load_extension(conn, "delta", self.extension_directory)
+
+    def configure_cursor(self, cursor: DuckDBPyConnection) -> None:
+        # The instance outlives a build, so what a build must see afresh is set here,
+        # on each of its cursors: the Gold file, which detach_gold let go after the
+        # last build (IF NOT EXISTS: a catalog lookup once attached), and the S3
+        # secret, re-created when the environment's credentials changed.
+        for attachment in self.creds.attach if self.creds and self.creds.attach else ():
+            cursor.execute(attachment.to_sql())
+        if self.silver.is_s3:
+            options = self.silver.delta_options()
+            # a digest, so that the plugin keeps no copy of the secret
+            digest = hashlib.sha256(json.dumps(options, sort_keys=True).encode()).hexdigest()
+            with self._lock:
+                if digest != self._secret_digest:
+                    create_s3_secret(cursor, self.silver.uri(), options)
+                    self._secret_digest = digest
+
+
+def detach_gold() -> None:
+    """Detach the profile's databases from dbt-duckdb's instance, if it has one: DuckDB
+    checkpoints each and releases its file, which other processes may then open. The
+    instance stays, extensions loaded, for this process's next build."""
+    from dbt.adapters.duckdb.connections import DuckDBConnectionManager
+
+    env = DuckDBConnectionManager._ENV
+    conn = getattr(env, "conn", None) if env is not None else None
+    if env is None or conn is None:
+        return
+    try:
+        for attachment in env.creds.attach or ():
+            conn.execute(f'DETACH DATABASE IF EXISTS "{attachment.alias}"')
+    except duckdb.Error:
+        # e.g. a transaction a failed build left open: close the instance instead,
+        # which releases the file all the same; the next build starts a new one
+        env.close()
+        DuckDBConnectionManager.close_all_connections()

@@ -135,6 +135,7 @@ def dbt_vars(settings: Settings) -> dict[str, Any]:
     return {
         "silver_root": settings.silver.uri(),
         "gold_duckdb_path": str(duckdb_path(settings)),
+        "gold_catalog": duckdb_path(settings).name.lstrip(".").split(".")[0],
         "gold_schema": settings.gold_schema,
         "gold_extension_dir": str(gold / "extensions"),
         "gold_threads": settings.threads,
@@ -282,18 +283,16 @@ def _views_exist(settings: Settings, manifest: Any) -> bool:
 
 
 def _release_duckdb() -> None:
-    """Close dbt-duckdb's process-wide database handle after each command.
+    """Release the Gold file after each command.
 
-    dbt-duckdb keeps the file open for the life of the process; DuckDB then refuses
-    other connections to it (``gold_status``, analysts, the next process), so the
-    handle is dropped once dbt is done. Re-opening costs milliseconds.
+    DuckDB refuses other connections to a file one process holds open (``gold_status``,
+    analysts, the next process), so the file is detached once dbt is done; the
+    in-memory instance it was attached to stays for the next build
+    (``duckdb_plugin``).
     """
-    from dbt.adapters.duckdb.connections import DuckDBConnectionManager
+    from salespipe.gold.duckdb_plugin import detach_gold
 
-    env = DuckDBConnectionManager._ENV
-    if env is not None:
-        env.close()
-    DuckDBConnectionManager.close_all_connections()  # type: ignore[no-untyped-call]
+    detach_gold()
 
 
 def _outcomes(run_result: Any) -> GoldResult:
