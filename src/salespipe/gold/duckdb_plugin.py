@@ -67,7 +67,7 @@ def detach_gold() -> None:
     from dbt.adapters.duckdb.connections import DuckDBConnectionManager
 
     env = DuckDBConnectionManager._ENV
-    conn = getattr(env, "conn", None) if env is not None else None
+    conn = getattr(env, "conn", None)
     if env is None or conn is None:
         return
     try:

@@ -135,7 +135,6 @@ def dbt_vars(settings: Settings) -> dict[str, Any]:
     return {
         "silver_root": settings.silver.uri(),
         "gold_duckdb_path": str(duckdb_path(settings)),
-        "gold_catalog": duckdb_path(settings).name.lstrip(".").split(".")[0],
         "gold_schema": settings.gold_schema,
         "gold_extension_dir": str(gold / "extensions"),
         "gold_threads": settings.threads,
