@@ -8,6 +8,7 @@ from pathlib import Path
 
 import duckdb
 import pytest
+from dbt.adapters.duckdb.credentials import Attachment
 
 import salespipe.gold.duckdb_plugin as plugin
 from salespipe.gold import build_gold
@@ -28,10 +29,22 @@ def test_the_extension_loads_once_and_the_file_is_free_between_builds(
         load_extension(conn, name, directory)
 
     monkeypatch.setattr(plugin, "load_extension", spy)
+    attaches: list[str] = []
+    to_sql = Attachment.to_sql
+
+    def spy_attach(self: Attachment) -> str:
+        attaches.append(self.path)
+        return to_sql(self)
+
+    monkeypatch.setattr(Attachment, "to_sql", spy_attach)
 
     for _ in range(2):
+        attaches.clear()
         result = build_gold(settings)
         assert result.success, result.summary()
+        # attached again after the last build's detach, by the first cursors only (at
+        # most one per thread), not by each of the build's fifty-odd cursors
+        assert 1 <= len(attaches) <= settings.threads, attaches
         # read-write: refused while any connection in any process holds the file
         con = duckdb.connect(str(duckdb_path(settings)))
         try:
