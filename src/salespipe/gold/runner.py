@@ -28,9 +28,9 @@ DUCKDB_STEM = "salespipe"
 MARTS: tuple[str, ...] = ("fact_sales", "dim_customer", "dim_product", "dim_store", "dim_date")
 DIMENSIONS: tuple[str, ...] = MARTS[1:]
 FILE_LOG_LEVEL = "info"
-"""dbt's log file level, unless ``DBT_LOG_LEVEL_FILE`` sets one: at debug, dbt writes
-every statement of every node to ``logs/dbt.log`` (their SQL is in ``target/`` anyway),
-which costs an incremental build a tenth of its time."""
+"""The level of ``logs/dbt.log``, which salespipe writes (``dbt_log``), unless
+``DBT_LOG_LEVEL_FILE`` sets one (``none``: no file): at debug, it holds every statement
+of every node, whose SQL is in ``target/`` anyway."""
 CODE_CHECKS_PASSED = "code_checks.passed"
 """In the Gold dir: the fingerprint of the code (and vars) the code-only nodes last
 passed on."""
@@ -166,9 +166,24 @@ def _args(command: str, settings: Settings, target: str | None, extra: Sequence[
         str(gold / "logs"),
         "--vars",
         json.dumps(dbt_vars(settings), sort_keys=True),
-        *([] if "DBT_LOG_LEVEL_FILE" in os.environ else ["--log-level-file", FILE_LOG_LEVEL]),
+        # dbt's own loggers are off: the invocation's EventLog writes dbt.log (_invoke)
+        "--log-level-file",
+        "none",
         *extra,
     ]
+
+
+def _invoke(args: list[str], settings: Settings, manifest: Any = None, quiet: bool = True) -> Any:
+    """One dbtRunner invocation, its events logged to ``logs/dbt.log`` by ``EventLog``
+    (and, when ``quiet``, its errors alone to stdout, as dbt's ``--quiet`` console)."""
+    from dbt.cli.main import dbtRunner
+
+    from salespipe.gold.dbt_log import EventLog
+
+    level = os.environ.get("DBT_LOG_LEVEL_FILE", FILE_LOG_LEVEL)
+    console = ["--log-level", "none"] if quiet else []
+    with EventLog(gold_dir(settings) / "logs", level, echo_errors=quiet) as log:
+        return dbtRunner(manifest=manifest, callbacks=[log]).invoke([*args, *console])
 
 
 def parsed_manifest(settings: Settings, target: str | None = None) -> Any:
@@ -179,16 +194,12 @@ def parsed_manifest(settings: Settings, target: str | None = None) -> Any:
     vars are paths, equal between calls on one data dir). It writes no manifest.json:
     the build that follows writes the artifacts once.
     """
-    from dbt.cli.main import dbtRunner
-
     target = target or settings.gold_target
     key = json.dumps([str(project_dir()), target, dbt_vars(settings)], sort_keys=True)
     with _lock:
         manifest = _manifests.get(key)
         if manifest is None:
-            parsed = dbtRunner().invoke(
-                _args("parse", settings, target, ["--quiet", "--no-write-json"])
-            )
+            parsed = _invoke(_args("parse", settings, target, ["--no-write-json"]), settings)
             if not parsed.success:
                 raise GoldError(f"dbt parse failed: {parsed.exception}")
             manifest = _manifests[key] = parsed.result
@@ -212,17 +223,15 @@ def run_dbt(
 
     Raises ``GoldError`` when dbt itself failed (not when models or tests failed).
     """
-    from dbt.cli.main import dbtRunner
-
     gold = gold_dir(settings)
     (gold / "tmp").mkdir(parents=True, exist_ok=True)
-    args = _args(command, settings, target, [*(["--quiet"] if quiet else []), *extra])
+    args = _args(command, settings, target, extra)
     manifest = None
     if reuse_manifest and command in ("build", "run", "test"):
         manifest = parsed_manifest(settings, target)
     with _lock:
         try:
-            result = dbtRunner(manifest=manifest).invoke(args)
+            result = _invoke(args, settings, manifest, quiet)
         finally:
             _release_duckdb()
     if result.exception is not None:
