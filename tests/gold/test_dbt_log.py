@@ -13,7 +13,7 @@ from dbt_common.events.types import Note
 
 from salespipe.gold import GoldResult, dbt_log
 from salespipe.gold.dbt_log import EventLog
-from salespipe.gold.runner import gold_dir
+from salespipe.gold.runner import log_dir
 from salespipe.settings import Settings
 
 
@@ -96,7 +96,7 @@ def test_a_full_log_rotates_when_the_next_invocation_opens_it(
 
 def test_a_build_logs_its_nodes_at_info_level(built: tuple[Settings, GoldResult]) -> None:
     settings, _ = built
-    text = (gold_dir(settings) / "logs" / "dbt.log").read_text()
+    text = (log_dir(settings) / "dbt.log").read_text()
 
     assert "START sql incremental model" in text
     assert "Completed successfully" in text

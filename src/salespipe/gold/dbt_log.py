@@ -20,6 +20,8 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, TextIO
 
+from dbt_common.exceptions.base import env_secrets, scrub_secrets
+
 LEVELS: tuple[str, ...] = ("debug", "test", "info", "warn", "error")
 """dbt's event levels, lowest first; ``none`` writes no log file."""
 _RANK = {name: rank for rank, name in enumerate(LEVELS)}
@@ -39,7 +41,7 @@ class EventLog:
         self._rank = _RANK.get(level, len(LEVELS))
         self._echo_errors = echo_errors
         # read once per invocation, not once per line as dbt's scrubber does
-        self._secrets = _env_secrets()
+        self._secrets = env_secrets()
         self._lock = threading.Lock()
         self._file: TextIO | None = None
         if level != "none":
@@ -53,14 +55,14 @@ class EventLog:
         info = msg.info
         rank = _RANK.get(info.level, -1)
         if self._echo_errors and rank == _RANK["error"]:
-            print(_scrub(str(info.msg), self._secrets), file=sys.stdout)
+            print(scrub_secrets(str(info.msg), self._secrets), file=sys.stdout)
         if self._file is None or rank < self._rank:
             return
         ts = datetime.fromtimestamp(info.ts.seconds + info.ts.nanos / 1e9)
         line = f"{ts:%H:%M:%S.%f} [{info.level:<5}] [{info.thread[:10]:<10}]: {info.msg}"
         if info.name == "MainReportVersion":  # dbt's separator between invocations
             line = f"\n\n{'=' * 30} {ts:%H:%M:%S.%f} | {info.invocation_id} {'=' * 30}\n{line}"
-        line = _scrub(line, self._secrets)
+        line = scrub_secrets(line, self._secrets)
         with self._lock:
             self._file.write(line + "\n")
 
@@ -79,19 +81,6 @@ class EventLog:
         trace: TracebackType | None,
     ) -> None:
         self.close()
-
-
-def _env_secrets() -> list[str]:
-    """The values dbt treats as secrets (``DBT_ENV_SECRET_*``), scrubbed from every line."""
-    from dbt_common.exceptions.base import env_secrets
-
-    return env_secrets()
-
-
-def _scrub(text: str, secrets: list[str]) -> str:
-    for secret in secrets:
-        text = text.replace(secret, "*****")
-    return text
 
 
 def _rotate(path: Path) -> None:

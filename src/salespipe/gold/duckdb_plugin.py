@@ -7,8 +7,8 @@ credentials never pass through dbt's config, so dbt cannot log or write them to
 ``target/``.
 
 The profile attaches the Gold file to an in-memory instance that outlives a build;
-between builds ``salespipe gold`` detaches the file (``detach_gold``), and each
-cursor of the next build attaches it again.
+between builds ``salespipe gold`` detaches the file (``detach_gold``), and the first
+cursors of the next build attach it again.
 """
 
 from __future__ import annotations

@@ -163,14 +163,16 @@ def _args(command: str, settings: Settings, target: str | None, extra: Sequence[
         "--target-path",
         str(gold / "target"),
         "--log-path",
-        str(gold / "logs"),
+        str(log_dir(settings)),
         "--vars",
         json.dumps(dbt_vars(settings), sort_keys=True),
-        # dbt's own loggers are off: the invocation's EventLog writes dbt.log (_invoke)
-        "--log-level-file",
-        "none",
         *extra,
     ]
+
+
+def log_dir(settings: Settings) -> Path:
+    """Where ``dbt.log`` is written (and dbt's ``--log-path``)."""
+    return gold_dir(settings) / "logs"
 
 
 def _invoke(args: list[str], settings: Settings, manifest: Any = None, quiet: bool = True) -> Any:
@@ -181,9 +183,10 @@ def _invoke(args: list[str], settings: Settings, manifest: Any = None, quiet: bo
     from salespipe.gold.dbt_log import EventLog
 
     level = os.environ.get("DBT_LOG_LEVEL_FILE", FILE_LOG_LEVEL)
-    console = ["--log-level", "none"] if quiet else []
-    with EventLog(gold_dir(settings) / "logs", level, echo_errors=quiet) as log:
-        return dbtRunner(manifest=manifest, callbacks=[log]).invoke([*args, *console])
+    # dbt's own loggers off: its file logger always, its console when quiet
+    loggers_off = ["--log-level-file", "none", *(["--log-level", "none"] if quiet else [])]
+    with EventLog(log_dir(settings), level, echo_errors=quiet) as log:
+        return dbtRunner(manifest=manifest, callbacks=[log]).invoke([*args, *loggers_off])
 
 
 def parsed_manifest(settings: Settings, target: str | None = None) -> Any:
